@@ -1,0 +1,93 @@
+"""Canary actors: ``ping_<queue>`` on every queue, to prove routing end to end.
+
+``atr ping`` and the demo send one per queue and wait for the reply that the
+worker pushes to Redis; an operator can do the same after a deploy. A canary
+takes ``token`` (echoed in the reply) and ``sleep_ms`` (0-60000, to hold a
+worker thread, e.g. when testing a graceful shutdown).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import socket
+import time
+from collections.abc import Iterable
+from typing import Final, cast
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import CurrentMessage
+
+from actors.base import atr_actor
+from pipeline.errors import PayloadError
+
+__all__ = ["REPLY_TTL_S", "canary_name", "declare", "reply_key"]
+
+logger = logging.getLogger(__name__)
+
+#: How long a canary's reply waits in Redis for its reader, in seconds.
+REPLY_TTL_S: Final = 3600
+_MAX_SLEEP_MS: Final = 60_000
+_TOKEN_RE: Final = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def canary_name(queue: str) -> str:
+    """The name of the canary actor on ``queue``."""
+    return f"ping_{queue}"
+
+
+def reply_key(token: str) -> str:
+    """The Redis list a canary pushes its reply to."""
+    return f"atr:ping:{token}"
+
+
+def declare(broker: RedisBroker, queues: Iterable[str], group: str | None) -> None:
+    """Declare ``ping_<queue>`` on each queue (once per broker).
+
+    ``group`` is the worker group of this process (None in a producer), reported
+    in the reply so a reader sees which group handled the message.
+    """
+
+    def ping(token: str = "", sleep_ms: int = 0) -> None:
+        _answer(group, token, sleep_ms)
+
+    for queue in queues:
+        name = canary_name(queue)
+        if name not in broker.actors:
+            atr_actor(queue=queue, name=name, broker=broker, max_retries=0,
+                      time_limit=_MAX_SLEEP_MS + 30_000)(ping)
+
+
+def _answer(group: str | None, token: str, sleep_ms: int) -> None:
+    """Answer a canary: push who handled it to ``atr:ping:<token>``."""
+    if not isinstance(token, str) or (token and not _TOKEN_RE.fullmatch(token)):
+        raise PayloadError(f"token must be 1-64 characters of A-Z a-z 0-9 _ . : -, "
+                           f"got {token!r}")
+    if isinstance(sleep_ms, bool) or not isinstance(sleep_ms, int) \
+            or not 0 <= sleep_ms <= _MAX_SLEEP_MS:
+        raise PayloadError(f"sleep_ms must be a whole number from 0 to {_MAX_SLEEP_MS}, "
+                           f"got {sleep_ms!r}")
+    if sleep_ms:
+        time.sleep(sleep_ms / 1000)
+    message = CurrentMessage.get_current_message()
+    reply = {
+        "token": token,
+        "queue": message.queue_name if message else None,
+        "actor": message.actor_name if message else None,
+        "message_id": message.message_id if message else None,
+        "group": group,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "handled_at": time.time(),
+    }
+    logger.info("Canary %r on queue %r answered by group %r.",
+                reply["actor"], reply["queue"], reply["group"])
+    if token:
+        client = cast(RedisBroker, dramatiq.get_broker()).client
+        with client.pipeline() as pipe:
+            pipe.rpush(reply_key(token), json.dumps(reply))
+            pipe.expire(reply_key(token), REPLY_TTL_S)
+            pipe.execute()

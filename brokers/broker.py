@@ -1,0 +1,63 @@
+"""Build the Redis broker and wire its middleware: the one place where that happens."""
+
+from __future__ import annotations
+
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    CurrentMessage,
+    Middleware,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+
+from brokers.groups import WorkerGroup
+from pipeline.settings import Settings
+
+__all__ = ["DEFAULT_MAX_RETRIES", "build_broker"]
+
+#: Retries of an actor that does not set ``max_retries`` itself.
+DEFAULT_MAX_RETRIES = 5
+#: Back-off between retries, in milliseconds: 15 s doubling up to 30 min.
+_MIN_BACKOFF_MS = 15_000
+_MAX_BACKOFF_MS = 30 * 60_000
+#: Redis socket timeouts, in seconds: an unreachable host fails fast instead of hanging.
+_CONNECT_TIMEOUT_S = 5.0
+_SOCKET_TIMEOUT_S = 30.0
+
+
+def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisBroker:
+    """A RedisBroker on ``REDIS_URL`` with this project's middleware stack, in order.
+
+    ``group`` is the worker group the broker runs in, or None for a producer
+    (``atr send``, another service) that only enqueues.
+    """
+    middleware: list[Middleware] = [
+        AgeLimit(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(
+            max_retries=DEFAULT_MAX_RETRIES,
+            min_backoff=_MIN_BACKOFF_MS,
+            max_backoff=_MAX_BACKOFF_MS,
+        ),
+        CurrentMessage(),
+    ]
+    # The project's own middleware (doclog, LLM rate limit, ImageMagick
+    # policy, Sentry, Prometheus) is appended here, in this order, by the
+    # issues that build it; nothing is added anywhere else.
+    client = redis.Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=_CONNECT_TIMEOUT_S,
+        socket_timeout=_SOCKET_TIMEOUT_S,
+        socket_keepalive=True,
+        health_check_interval=30,
+        client_name=f"atr-{group.name if group else 'producer'}",
+    )
+    return RedisBroker(client=client, middleware=middleware)

@@ -1,0 +1,1 @@
+"""The project's Dramatiq middleware, one per module, wired in ``brokers.broker``."""

@@ -1,0 +1,240 @@
+"""``atr``: the operator's command line.
+
+Exit codes: 0 success, 1 the command ran and found a problem (a canary did not
+answer), 2 bad usage or settings, 3 Redis unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import redis
+
+from brokers.groups import GROUPS, WorkerGroup, get_group
+from ops.console import render_table
+from pipeline import names
+from pipeline.errors import AtrError
+from pipeline.settings import Settings, load_settings, redact_url
+
+__all__ = ["main"]
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK: Final = 0
+EXIT_PROBLEM: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_REDIS: Final = 3
+_REDIS_CHECK_TIMEOUT_S: Final = 3.0
+
+
+class RedisUnreachable(AtrError):
+    """Raised when Redis does not answer; the message names the redacted URL."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``atr`` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except RedisUnreachable as exc:
+        print(f"atr {args.command}: {exc}", file=sys.stderr)
+        return EXIT_REDIS
+    except AtrError as exc:
+        print(f"atr {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="atr", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("workers", help="print the worker-group table")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(handler=_cmd_workers)
+
+    p = sub.add_parser("worker", help="run a worker group under the dramatiq CLI")
+    p.add_argument("group", help="worker1 or worker2")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the dramatiq command instead of running it")
+    p.set_defaults(handler=_cmd_worker)
+
+    p = sub.add_parser("send", help="enqueue a message for an actor, by name")
+    p.add_argument("actor", help="actor name, e.g. ping_seo")
+    p.add_argument("payload", nargs="?", default="{}",
+                   help="keyword arguments as a JSON object, e.g. '{\"token\": \"t1\"}'")
+    p.add_argument("--delay-ms", type=int, default=None, help="deliver after this many ms")
+    p.set_defaults(handler=_cmd_send)
+
+    p = sub.add_parser("ping", help="send a canary to queues and wait for the workers' answer")
+    p.add_argument("queues", nargs="*", metavar="QUEUE", help="default: every queue")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait (default 30)")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(handler=_cmd_ping)
+
+    p = sub.add_parser("config", help="check the settings and print them, secrets hidden")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(handler=_cmd_config)
+
+    p = sub.add_parser("demo", help="run the whole pipeline on embedded defaults")
+    p.set_defaults(handler=_cmd_demo)
+    return parser
+
+
+def _cmd_workers(args: argparse.Namespace) -> int:
+    if args.json:
+        print(json.dumps({name: _group_dict(g) for name, g in GROUPS.items()}, indent=2))
+        return EXIT_OK
+    rows = [[g.name, f"{g.processes} x {g.threads} = {g.concurrency}",
+             " ".join(f"{q.name}:{q.weight}" for q in g.queues), g.instance_type, g.role]
+            for g in GROUPS.values()]
+    print(render_table(["GROUP", "PROCESSES x THREADS", "QUEUES (weight)", "INSTANCE", "ROLE"],
+                       rows))
+    return EXIT_OK
+
+
+def _group_dict(group: WorkerGroup) -> dict[str, Any]:
+    return {
+        "role": group.role,
+        "instance_type": group.instance_type,
+        "processes": group.processes,
+        "threads": group.threads,
+        "concurrency": group.concurrency,
+        "queues": {q.name: q.weight for q in group.queues},
+        "shutdown_timeout_s": group.shutdown_timeout_s,
+        "entrypoint": group.entrypoint,
+        "command": group.dramatiq_argv(),
+    }
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    group = get_group(args.group)
+    settings = load_settings()
+    group = group.with_shape(*_shape_overrides(settings, group.name))
+    argv = group.dramatiq_argv(_dramatiq_executable())
+    if args.dry_run:
+        print(shlex.join(argv))
+        return EXIT_OK
+    check_redis(settings)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(argv[0], argv)  # noqa: S606 -- replaces this process: systemd sees dramatiq
+
+
+def _shape_overrides(settings: Settings, group: str) -> tuple[int | None, int | None]:
+    processes: int | None = getattr(settings, f"{group}_processes", None)
+    threads: int | None = getattr(settings, f"{group}_threads", None)
+    return processes, threads
+
+
+def _dramatiq_executable() -> str:
+    candidate = Path(sys.executable).with_name("dramatiq")
+    if not candidate.exists():
+        raise AtrError(f"the dramatiq CLI is not installed beside {sys.executable}; "
+                       "reinstall the project (./dev setup)")
+    return str(candidate)
+
+
+def check_redis(settings: Settings) -> None:
+    """Raise RedisUnreachable unless Redis answers PING within a few seconds."""
+    client = redis.Redis.from_url(settings.redis_url,
+                                  socket_connect_timeout=_REDIS_CHECK_TIMEOUT_S,
+                                  socket_timeout=_REDIS_CHECK_TIMEOUT_S)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError as exc:
+        raise RedisUnreachable(
+            f"cannot reach Redis at {redact_url(settings.redis_url)} (REDIS_URL): "
+            f"{_one_line(exc)}; check that Redis runs and that REDIS_URL is right") from None
+    finally:
+        client.close()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
+
+
+def _cmd_send(args: argparse.Namespace) -> int:
+    kwargs = _parse_payload(args.payload)
+    settings = load_settings()
+    check_redis(settings)
+    from brokers.boot import producer_broker
+    from brokers.producer import send
+
+    broker = producer_broker(settings)
+    message = send(broker, args.actor, kwargs, delay_ms=args.delay_ms)
+    print(f"enqueued {message.actor_name} on queue {message.queue_name}: "
+          f"message_id={message.message_id}")
+    return EXIT_OK
+
+
+def _parse_payload(text: str) -> dict[str, Any]:
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AtrError(f"the payload is not valid JSON ({exc.msg} at column {exc.colno}); "
+                       """give an object in single quotes, e.g. '{"post_id": 123}'""") from None
+    if not isinstance(payload, dict):
+        raise AtrError(f"the payload must be a JSON object of keyword arguments, "
+                       f"got {type(payload).__name__}: {text[:60]}")
+    return payload
+
+
+def _cmd_ping(args: argparse.Namespace) -> int:
+    queues = args.queues or list(names.ALL_QUEUES)
+    unknown = [q for q in queues if q not in names.ALL_QUEUES]
+    if unknown:
+        raise AtrError(f"unknown queue {unknown[0]!r}; queues: {', '.join(names.ALL_QUEUES)}")
+    settings = load_settings()
+    check_redis(settings)
+    from brokers.boot import producer_broker
+    from ops.ping import ping_queues
+
+    results = ping_queues(producer_broker(settings), queues, args.timeout)
+    if args.json:
+        print(json.dumps({"ok": all(r.ok for r in results),
+                          "queues": [r.as_dict() for r in results]}, indent=2))
+    else:
+        print(render_ping(results))
+    return EXIT_OK if all(r.ok for r in results) else EXIT_PROBLEM
+
+
+def render_ping(results: Sequence[Any]) -> str:
+    """The ping results as a table, one queue a row."""
+    rows = [[r.queue, r.expected_group, r.group or "-", r.pid or "-",
+             f"{r.round_trip_ms:.0f} ms" if r.round_trip_ms is not None else "no answer",
+             "ok" if r.ok else "FAIL"] for r in results]
+    return render_table(["QUEUE", "OWNER", "ANSWERED BY", "PID", "ROUND TRIP", ""], rows)
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    shown = load_settings().redacted()
+    if args.json:
+        print(json.dumps(shown, indent=2))
+    else:
+        print(render_table(["VARIABLE", "VALUE"], sorted(shown.items())))
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from ops.demo import run_demo
+
+    return run_demo()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

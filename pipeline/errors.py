@@ -1,0 +1,46 @@
+"""The project's exception tree.
+
+Every exception raised on purpose by atr-workers derives from :class:`AtrError`.
+Classes are marked *permanent* (retrying cannot help: the message is failed at
+once and lands in the dead-letter queue) or *transient* (a retry may succeed).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AtrError",
+    "ConfigError",
+    "PayloadError",
+    "PermanentError",
+    "TransientError",
+    "UnknownActorError",
+    "UnknownGroupError",
+]
+
+
+class AtrError(Exception):
+    """Base class of every error raised on purpose by atr-workers."""
+
+
+class PermanentError(AtrError):
+    """Raised when retrying cannot help; the message is dead-lettered at once."""
+
+
+class TransientError(AtrError):
+    """Raised when a later attempt may succeed (timeouts, 5xx, 429)."""
+
+
+class ConfigError(AtrError):
+    """Raised when a setting is missing or invalid; the message names the variable."""
+
+
+class PayloadError(PermanentError):
+    """Raised when a message's payload can never succeed (wrong type, missing field)."""
+
+
+class UnknownGroupError(AtrError):
+    """Raised when a worker group name is not in the group table."""
+
+
+class UnknownActorError(AtrError):
+    """Raised when an actor name is not declared by any worker group."""
