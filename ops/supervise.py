@@ -22,10 +22,11 @@ class GroupProcess:
     """``atr worker <group>`` in a child process, its output in ``log_path``."""
 
     def __init__(self, group: str, env: Mapping[str, str], log_path: Path,
-                 extra_args: tuple[str, ...] = ()) -> None:
+                 cwd: Path | None = None) -> None:
         self.group = group
         self.log_path = log_path
-        self._argv = [atr_executable(), "worker", group, *extra_args]
+        self._cwd = cwd
+        self._argv = [atr_executable(), "worker", group]
         self._env = dict(env)
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -39,8 +40,9 @@ class GroupProcess:
         """Start the group; returns at once (readiness is the caller's to wait for)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(self._argv, env=self._env, stdin=subprocess.DEVNULL,
-                                          stdout=log, stderr=subprocess.STDOUT)
+            self._proc = subprocess.Popen(self._argv, env=self._env, cwd=self._cwd,
+                                          stdin=subprocess.DEVNULL, stdout=log,
+                                          stderr=subprocess.STDOUT)
         return self
 
     def poll(self) -> int | None:

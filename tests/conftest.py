@@ -1,0 +1,62 @@
+"""Session-wide fixtures: a real redis-server on a free port, clean env for subprocesses."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import dramatiq
+import pytest
+import redis
+
+from ops.redis_server import EmbeddedRedis
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[EmbeddedRedis]:
+    """One private redis-server for the whole session (never the machine's 6379)."""
+    with EmbeddedRedis() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: EmbeddedRedis) -> str:
+    """The session server's URL, emptied before the test."""
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    """A client on the emptied session server, decoding to str."""
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    """The process environment without any atr-workers variable, for subprocesses."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("ATR_") and k not in ("REDIS_URL", "OPENAI_API_KEY",
+                                                      "GEMINI_API_KEY", "BRIDGE_BASE",
+                                                      "BRIDGE_TOKEN")}
+    env["NO_PROXY"] = "127.0.0.1,localhost"
+    env["ATR_DOCLOG_ROOT"] = str(tmp_path / "logs")
+    return env
+
+
+@pytest.fixture
+def worker_env(clean_env: dict[str, str], redis_url: str) -> dict[str, str]:
+    """Environment for ``atr`` subprocesses pointed at the session Redis."""
+    return {**clean_env, "REDIS_URL": redis_url}
+
+
+@pytest.fixture(autouse=True)
+def _no_global_broker() -> Iterator[None]:
+    """Each test starts without a global Dramatiq broker (actors bind explicitly)."""
+    yield
+    dramatiq.broker.global_broker = None

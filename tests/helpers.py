@@ -1,0 +1,55 @@
+"""Helpers for tests that run the real CLI: run ``atr``, wait for canary replies."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from actors.canary import reply_key
+from ops.supervise import atr_executable
+
+
+def run_atr(*args: str, env: Mapping[str, str], cwd: Path,
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the real ``atr`` console script and capture its output."""
+    return subprocess.run([atr_executable(), *args], env=dict(env), cwd=cwd, text=True,
+                          capture_output=True, timeout=timeout, check=False)
+
+
+def wait_replies(client: redis.Redis, tokens: Iterable[str],
+                 timeout: float = 30) -> dict[str, dict[str, Any]]:
+    """Block until every token's canary reply arrives (or the timeout); token -> reply."""
+    waiting = set(tokens)
+    replies: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout
+    while waiting and time.monotonic() < deadline:
+        popped = client.blpop([reply_key(t) for t in waiting], timeout=1)
+        if popped is not None:
+            reply = json.loads(popped[1])
+            replies[reply["token"]] = reply
+            waiting.discard(reply["token"])
+    return replies
+
+
+def queued_ids(client: redis.Redis, queue: str) -> list[str]:
+    """Message ids waiting in a Dramatiq Redis queue."""
+    return [str(i) for i in client.lrange(f"dramatiq:{queue}", 0, -1)]
+
+
+def dead_letters(client: redis.Redis, queue: str) -> list[str]:
+    """Message ids in a queue's dead-letter set."""
+    return [str(i) for i in client.zrange(f"dramatiq:{queue}.XQ", 0, -1)]
+
+
+def assert_one_clear_line(stderr: str) -> str:
+    """A user-facing error: exactly one line, no traceback; returns it."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert "Traceback" not in stderr, stderr
+    assert len(lines) == 1, stderr
+    return lines[0]
