@@ -45,9 +45,9 @@ def atr_actor(
     merged = {**ACTOR_DEFAULTS, **options}
 
     def decorator(fn: F) -> Actor[Any, Any]:
-        actor: Actor[Any, Any] = dramatiq.actor(
-            fn, actor_name=name or fn.__name__, queue_name=queue, broker=broker, **merged
-        )
+        declare = dramatiq.actor(actor_name=name or fn.__name__, queue_name=queue,
+                                 broker=broker, **merged)
+        actor: Actor[Any, Any] = declare(fn)
         return actor
 
     return decorator

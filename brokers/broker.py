@@ -16,6 +16,7 @@ from dramatiq.middleware import (
 )
 
 from brokers.groups import WorkerGroup
+from middleware.permanent import PermanentFailures
 from pipeline.settings import Settings
 
 __all__ = ["DEFAULT_MAX_RETRIES", "build_broker"]
@@ -48,6 +49,7 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
             max_backoff=_MAX_BACKOFF_MS,
         ),
         CurrentMessage(),
+        PermanentFailures(),
     ]
     # The project's own middleware (doclog, LLM rate limit, ImageMagick
     # policy, Sentry, Prometheus) is appended here, in this order, by the
@@ -60,4 +62,5 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
         health_check_interval=30,
         client_name=f"atr-{group.name if group else 'producer'}",
     )
-    return RedisBroker(client=client, middleware=middleware)
+    # RedisBroker.__init__ is unannotated in dramatiq 2.2.
+    return RedisBroker(client=client, middleware=middleware)  # type: ignore[no-untyped-call]

@@ -50,7 +50,7 @@ def ping_queues(broker: RedisBroker, queues: Iterable[str], timeout_s: float) ->
         token = f"{queue}-{uuid.uuid4().hex[:12]}"
         send(broker, canary_name(queue), {"token": token}, max_age=int(timeout_s * 1000))
         sent[token] = (queue, time.monotonic())
-    replies: dict[str, tuple[dict[str, Any], float]] = {}
+    replies: dict[str, tuple[dict[str, Any], float | None]] = {}
     deadline = time.monotonic() + timeout_s
     while len(replies) < len(sent) and time.monotonic() < deadline:
         waiting = [reply_key(t) for t in sent if t not in replies]
@@ -62,7 +62,7 @@ def ping_queues(broker: RedisBroker, queues: Iterable[str], timeout_s: float) ->
         replies[reply["token"]] = (reply, time.monotonic())
     results = []
     for token, (queue, started) in sent.items():
-        reply, answered = replies.get(token, ({}, None))  # type: ignore[arg-type]
+        reply, answered = replies.get(token, ({}, None))
         results.append(PingResult(
             queue=queue,
             expected_group=group_of_queue(queue).name,

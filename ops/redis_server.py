@@ -85,7 +85,7 @@ class EmbeddedRedis:
                  "--appendonly", "no", "--dir", str(self._workdir), "--logfile", str(log),
                  "--daemonize", "no"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 -- only calls prctl
+                preexec_fn=_die_with_parent,  # only calls prctl: safe between fork and exec
             )
             if self._wait_ready():
                 return self.url

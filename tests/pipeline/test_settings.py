@@ -145,5 +145,5 @@ def test_env_file_with_export_is_refused_with_the_fix(tmp_path: Path) -> None:
 
 
 def test_named_env_file_must_exist(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="ATR_ENV_FILE=.*no such file"):
+    with pytest.raises(ConfigError, match=r"ATR_ENV_FILE=.*no such file"):
         load_settings({"ATR_ENV_FILE": str(tmp_path / "missing.env")})

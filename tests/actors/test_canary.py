@@ -1,0 +1,63 @@
+"""A canary with a payload that can never succeed is dead-lettered at once, not retried."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import dramatiq
+import pytest
+import redis
+from dramatiq.brokers.redis import RedisBroker
+
+from brokers.boot import producer_broker
+from brokers.groups import get_group
+from brokers.producer import send
+from pipeline.settings import Settings
+from tests.helpers import dead_letters, queued_ids, wait_replies
+
+
+@pytest.fixture
+def worker1_broker(redis_url: str) -> Iterator[RedisBroker]:
+    """A broker with every actor declared, and an in-process worker on worker1's queues."""
+    broker = producer_broker(Settings.from_env({"REDIS_URL": redis_url}))
+    worker = dramatiq.Worker(broker, queues=set(get_group("worker1").queue_names),
+                             worker_threads=2, worker_timeout=100)
+    worker.start()
+    yield broker
+    worker.stop()
+    broker.close()
+
+
+def wait_dead(client: redis.Redis, queue: str, timeout: float = 10) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while not dead_letters(client, queue) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return dead_letters(client, queue)
+
+
+@pytest.mark.parametrize("payload", [{"token": "bad token!"}, {"sleep_ms": -5},
+                                     {"sleep_ms": True}, {"token": 7}])
+def test_bad_canary_payload_goes_to_the_dead_letters_at_once(
+        payload: dict[str, object], worker1_broker: RedisBroker,
+        redis_client: redis.Redis, caplog: pytest.LogCaptureFixture) -> None:
+    message = send(worker1_broker, "ping_seo", payload)
+    (dead,) = wait_dead(redis_client, "seo")
+    stored = json.loads(redis_client.hget("dramatiq:seo.XQ.msgs", dead) or "{}")
+    assert stored["message_id"] == message.message_id
+    assert "retries" not in stored["options"]
+    (reason,) = [r.getMessage() for r in caplog.records if r.name == "middleware.permanent"]
+    assert reason.startswith(f"Message {message.message_id!r} of ping_seo goes to the "
+                             "dead-letter queue without retry: PayloadError: ")
+    assert queued_ids(redis_client, "seo") == []
+    assert redis_client.zcard("dramatiq:seo.DQ") == 0  # no retry scheduled
+
+
+def test_good_canary_answers_with_its_queue(worker1_broker: RedisBroker,
+                                            redis_client: redis.Redis) -> None:
+    message = send(worker1_broker, "ping_images", {"token": "ok-1"})
+    (reply,) = wait_replies(redis_client, ["ok-1"], timeout=10).values()
+    assert reply["queue"] == "images"
+    assert reply["message_id"] == message.message_id
+    assert reply["group"] is None  # a producer-declared canary does not claim a group

@@ -1,0 +1,24 @@
+"""The README's main command: ``atr demo`` on a machine with no Redis configured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.helpers import run_atr
+
+
+def test_demo_starts_its_own_redis_and_routes_every_queue(clean_env: dict[str, str],
+                                                          tmp_path: Path) -> None:
+    result = run_atr("demo", env=clean_env, cwd=tmp_path, timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "REDIS_URL is unset: started a private redis-server at redis://127.0.0.1:" in out
+    table = out[out.index("QUEUE "):out.index("(first answers")].splitlines()[1:]
+    rows = {line.split()[0]: line.split() for line in table if line.strip()}
+    assert len(rows) == 10
+    for queue, row in rows.items():
+        assert row[1] == row[2], f"{queue} answered by the wrong group: {row}"
+        assert row[-1] == "ok"
+    assert "worker1: exit code 0" in out
+    assert "worker2: exit code 0" in out
+    assert out.rstrip().endswith("demo succeeded: every queue was handled by its own group")
