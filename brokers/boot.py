@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import sys
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
@@ -39,7 +38,6 @@ def boot_group(name: str) -> RedisBroker:
         group = get_group(name)
     except AtrError as exc:
         logger.critical("%s: %s", name, exc)
-        print(f"atr {name}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     broker = build_broker(settings, group)
     dramatiq.set_broker(broker)

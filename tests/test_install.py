@@ -40,3 +40,19 @@ def test_lock_file_pins_dramatiq_2_2_and_the_dashboard() -> None:
     assert pinned["dramatiq"].startswith("2.2.")
     assert pinned["dramatiq-dashboard"] == "0.4.0"
     assert version("dramatiq") == pinned["dramatiq"]
+
+
+def test_broker_uses_the_hiredis_parser(redis_url: str) -> None:
+    from redis.utils import HIREDIS_AVAILABLE
+
+    from brokers.broker import build_broker
+    from pipeline.settings import Settings
+
+    broker = build_broker(Settings.from_env({"REDIS_URL": redis_url}))
+    connection = broker.client.connection_pool.get_connection()
+    try:
+        assert HIREDIS_AVAILABLE
+        assert "Hiredis" in type(connection._parser).__name__
+    finally:
+        broker.client.connection_pool.release(connection)
+        broker.close()
