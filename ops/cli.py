@@ -202,23 +202,15 @@ def _cmd_ping(args: argparse.Namespace) -> int:
     settings = load_settings()
     check_redis(settings)
     from brokers.boot import producer_broker
-    from ops.ping import ping_queues
+    from ops.ping import ping_queues, render_results
 
     results = ping_queues(producer_broker(settings), queues, args.timeout)
     if args.json:
         print(json.dumps({"ok": all(r.ok for r in results),
                           "queues": [r.as_dict() for r in results]}, indent=2))
     else:
-        print(render_ping(results))
+        print(render_results(results))
     return EXIT_OK if all(r.ok for r in results) else EXIT_PROBLEM
-
-
-def render_ping(results: Sequence[Any]) -> str:
-    """The ping results as a table, one queue a row."""
-    rows = [[r.queue, r.expected_group, r.group or "-", r.pid or "-",
-             f"{r.round_trip_ms:.0f} ms" if r.round_trip_ms is not None else "no answer",
-             "ok" if r.ok else "FAIL"] for r in results]
-    return render_table(["QUEUE", "OWNER", "ANSWERED BY", "PID", "ROUND TRIP", ""], rows)
 
 
 def _cmd_config(args: argparse.Namespace) -> int:

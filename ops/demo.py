@@ -17,8 +17,7 @@ from typing import Final
 
 from brokers.boot import producer_broker
 from brokers.groups import GROUPS
-from ops.console import render_table
-from ops.ping import ping_queues
+from ops.ping import ping_queues, render_results
 from ops.redis_server import EmbeddedRedis
 from ops.supervise import GroupProcess
 from pipeline import names
@@ -47,10 +46,7 @@ def run_demo() -> int:
               "and waiting for the answers")
         started = time.monotonic()
         results = ping_queues(producer_broker(settings), names.ALL_QUEUES, _PING_TIMEOUT_S)
-        rows = [[r.queue, r.expected_group, r.group or "-", r.pid or "-",
-                 f"{r.round_trip_ms:.0f} ms" if r.round_trip_ms is not None else "no answer",
-                 "ok" if r.ok else "FAIL"] for r in results]
-        print(render_table(["QUEUE", "OWNER", "ANSWERED BY", "PID", "ROUND TRIP", ""], rows))
+        print(render_results(results))
         print(f"    (first answers include the groups' boot time; "
               f"all done in {time.monotonic() - started:.1f} s)")
 

@@ -14,8 +14,9 @@ from dramatiq.brokers.redis import RedisBroker
 from actors.canary import canary_name, reply_key
 from brokers.groups import group_of_queue
 from brokers.producer import send
+from ops.console import render_table
 
-__all__ = ["PingResult", "ping_queues"]
+__all__ = ["PingResult", "ping_queues", "render_results"]
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,11 @@ def ping_queues(broker: RedisBroker, queues: Iterable[str], timeout_s: float) ->
             round_trip_ms=round((answered - started) * 1000, 1) if answered else None,
         ))
     return results
+
+
+def render_results(results: Iterable[PingResult]) -> str:
+    """The results as a table, one queue a row."""
+    rows = [[r.queue, r.expected_group, r.group or "-", r.pid or "-",
+             f"{r.round_trip_ms:.0f} ms" if r.round_trip_ms is not None else "no answer",
+             "ok" if r.ok else "FAIL"] for r in results]
+    return render_table(["QUEUE", "OWNER", "ANSWERED BY", "PID", "ROUND TRIP", ""], rows)
