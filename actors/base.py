@@ -10,7 +10,8 @@ import dramatiq.broker
 from dramatiq import Actor
 from dramatiq.broker import Broker
 
-from pipeline import names
+from middleware.doclog import DOCLOG_STREAM_OPTION
+from pipeline import doclog, names
 from pipeline.errors import ConfigError, PermanentError
 
 __all__ = ["ACTOR_DEFAULTS", "atr_actor"]
@@ -31,7 +32,9 @@ def atr_actor(
     """Declare an actor on ``queue`` with the project's defaults.
 
     The broker must already be set by ``brokers.boot``; importing an actor module
-    before that would bind it to Dramatiq's implicit localhost broker.
+    before that would bind it to Dramatiq's implicit localhost broker. The
+    actor's doclog stream is its ``doclog_stream`` option or else its name,
+    and must be a valid stream name (checked here, so a bad one fails at boot).
     """
     if queue not in names.ALL_QUEUES:
         raise ConfigError(f"queue {queue!r} is not in the group table; "
@@ -45,7 +48,12 @@ def atr_actor(
     merged = {**ACTOR_DEFAULTS, **options}
 
     def decorator(fn: F) -> Actor[Any, Any]:
-        declare = dramatiq.actor(actor_name=name or fn.__name__, queue_name=queue,
+        actor_name = name or fn.__name__
+        stream = merged.get(DOCLOG_STREAM_OPTION) or actor_name
+        if not isinstance(stream, str) or not doclog.is_valid_stream(stream):
+            raise ConfigError(f"actor {actor_name!r}: doclog stream {stream!r} must be 1-64 "
+                              f"characters of a-z 0-9 _; set {DOCLOG_STREAM_OPTION}=...")
+        declare = dramatiq.actor(actor_name=actor_name, queue_name=queue,
                                  broker=broker, **merged)
         actor: Actor[Any, Any] = declare(fn)
         return actor

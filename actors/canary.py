@@ -24,10 +24,12 @@ from dramatiq.middleware import CurrentMessage
 from actors.base import atr_actor
 from pipeline.errors import PayloadError
 
-__all__ = ["REPLY_TTL_S", "canary_name", "declare", "reply_key"]
+__all__ = ["DOCLOG_STREAM", "REPLY_TTL_S", "canary_name", "declare", "reply_key"]
 
 logger = logging.getLogger(__name__)
 
+#: The one doclog stream of every canary.
+DOCLOG_STREAM: Final = "canary"
 #: How long a canary's reply waits in Redis for its reader, in seconds.
 REPLY_TTL_S: Final = 3600
 _MAX_SLEEP_MS: Final = 60_000
@@ -58,7 +60,7 @@ def declare(broker: RedisBroker, queues: Iterable[str], group: str | None) -> No
         name = canary_name(queue)
         if name not in broker.actors:
             atr_actor(queue=queue, name=name, broker=broker, max_retries=0,
-                      time_limit=_MAX_SLEEP_MS + 30_000)(ping)
+                      time_limit=_MAX_SLEEP_MS + 30_000, doclog_stream=DOCLOG_STREAM)(ping)
 
 
 def _answer(group: str | None, token: str, sleep_ms: int) -> None:

@@ -16,7 +16,10 @@ from dramatiq.middleware import (
 )
 
 from brokers.groups import WorkerGroup
+from middleware.doclog import Doclog
 from middleware.permanent import PermanentFailures
+from pipeline.doclog import DoclogWriter
+from pipeline.redact import Redactor
 from pipeline.settings import Settings
 
 __all__ = ["DEFAULT_MAX_RETRIES", "build_broker"]
@@ -37,7 +40,13 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
     ``group`` is the worker group the broker runs in, or None for a producer
     (``atr send``, another service) that only enqueues.
     """
+    # The writer opens nothing until the first line: no directory is made here.
+    writer = DoclogWriter(settings.doclog_root, settings.zone, Redactor(settings.secrets()))
     middleware: list[Middleware] = [
+        # First, so that its after-hooks run last (Dramatiq runs them in
+        # reverse): Retries has then decided whether a failure is final, and a
+        # message skipped by any later middleware is still recorded.
+        Doclog(writer, group.name if group else None),
         AgeLimit(),
         TimeLimit(),
         ShutdownNotifications(),
@@ -51,9 +60,9 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
         CurrentMessage(),
         PermanentFailures(),
     ]
-    # The project's own middleware (doclog, LLM rate limit, ImageMagick
-    # policy, Sentry, Prometheus) is appended here, in this order, by the
-    # issues that build it; nothing is added anywhere else.
+    # The project's other middleware (LLM rate limit, ImageMagick policy,
+    # Sentry, Prometheus) is appended here, in this order, by the issues that
+    # build it; nothing is added anywhere else.
     client = redis.Redis.from_url(
         settings.redis_url,
         socket_connect_timeout=_CONNECT_TIMEOUT_S,

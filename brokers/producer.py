@@ -46,10 +46,15 @@ def check_payload(actor: dramatiq.Actor[Any, Any], kwargs: Mapping[str, Any]) ->
 
 
 def send(broker: RedisBroker, actor_name: str, kwargs: Mapping[str, Any], *,
-         delay_ms: int | None = None, **options: Any) -> dramatiq.Message[Any]:
-    """Check the payload against the actor's signature and enqueue it."""
+         delay_ms: int | None = None,
+         options: Mapping[str, Any] | None = None) -> dramatiq.Message[Any]:
+    """Check the payload against the actor's signature and enqueue it.
+
+    ``options`` are message options (``max_age`` in ms, ``max_retries``, ...).
+    """
     actor = find_actor(broker, actor_name)
     check_payload(actor, kwargs)
     message: dramatiq.Message[Any] = actor.send_with_options(kwargs=dict(kwargs),
-                                                             delay=delay_ms, **options)
+                                                             delay=delay_ms,
+                                                             **dict(options or {}))
     return message

@@ -49,7 +49,8 @@ def ping_queues(broker: RedisBroker, queues: Iterable[str], timeout_s: float) ->
     sent: dict[str, tuple[str, float]] = {}
     for queue in queues:
         token = f"{queue}-{uuid.uuid4().hex[:12]}"
-        send(broker, canary_name(queue), {"token": token}, max_age=int(timeout_s * 1000))
+        send(broker, canary_name(queue), {"token": token},
+             options={"max_age": int(timeout_s * 1000)})
         sent[token] = (queue, time.monotonic())
     replies: dict[str, tuple[dict[str, Any], float | None]] = {}
     deadline = time.monotonic() + timeout_s

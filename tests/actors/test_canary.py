@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import dramatiq
 import pytest
@@ -19,9 +20,10 @@ from tests.helpers import dead_letters, queued_ids, wait_replies
 
 
 @pytest.fixture
-def worker1_broker(redis_url: str) -> Iterator[RedisBroker]:
+def worker1_broker(redis_url: str, tmp_path: Path) -> Iterator[RedisBroker]:
     """A broker with every actor declared, and an in-process worker on worker1's queues."""
-    broker = producer_broker(Settings.from_env({"REDIS_URL": redis_url}))
+    broker = producer_broker(Settings.from_env({"REDIS_URL": redis_url,
+                                                "ATR_DOCLOG_ROOT": str(tmp_path)}))
     worker = dramatiq.Worker(broker, queues=set(get_group("worker1").queue_names),
                              worker_threads=2, worker_timeout=100)
     worker.start()

@@ -1,0 +1,52 @@
+"""Doclog: one NDJSON line per event, per stream, per day — the workers' evidence.
+
+Layout: ``<ATR_DOCLOG_ROOT>/<stream>/<YYYY-MM-DD>.ndjson``, the day in
+``ATR_TZ``. Every line starts with :data:`FIXED_KEYS` (``ts, stream, event,
+message_id, actor, queue, group, host, pid, attempt``), then ``duration_ms``
+and ``error`` where they apply, then the event's own fields. The event
+vocabulary is in :mod:`pipeline.doclog.events`.
+
+This package imports no Dramatiq: ``middleware.doclog`` writes the lifecycle
+events and binds the message scope that :func:`emit` reads.
+"""
+
+from pipeline.doclog.events import (
+    EVENT_DEAD,
+    EVENT_DEFERRED,
+    EVENT_FAILED,
+    EVENT_REJECTED,
+    EVENT_SKIPPED,
+    EVENT_STARTED,
+    EVENT_SUCCEEDED,
+    FIXED_KEYS,
+    LIFECYCLE_EVENTS,
+    error_text,
+    is_valid_event,
+    is_valid_stream,
+)
+from pipeline.doclog.render import MAX_LINE_BYTES, render_line
+from pipeline.doclog.scope import MessageScope, bind_message, current_scope, emit
+from pipeline.doclog.writer import WARN_INTERVAL_S, DoclogWriter
+
+__all__ = [
+    "EVENT_DEAD",
+    "EVENT_DEFERRED",
+    "EVENT_FAILED",
+    "EVENT_REJECTED",
+    "EVENT_SKIPPED",
+    "EVENT_STARTED",
+    "EVENT_SUCCEEDED",
+    "FIXED_KEYS",
+    "LIFECYCLE_EVENTS",
+    "MAX_LINE_BYTES",
+    "WARN_INTERVAL_S",
+    "DoclogWriter",
+    "MessageScope",
+    "bind_message",
+    "current_scope",
+    "emit",
+    "error_text",
+    "is_valid_event",
+    "is_valid_stream",
+    "render_line",
+]

@@ -1,0 +1,76 @@
+"""The doclog vocabulary: lifecycle event names, fixed keys and naming rules.
+
+Lifecycle events, written by ``middleware.doclog`` for every message:
+
+=============  ==============================================================
+``started``    a worker took the message (``args``/``kwargs`` included)
+``succeeded``  the actor returned (``duration_ms``)
+``failed``     the actor raised and the message will be retried (``error``)
+``dead``       the last attempt failed; the message is in the dead-letter queue
+``rejected``   a permanent error (bad payload, unknown post): dead-lettered at once
+``skipped``    a middleware skipped the message (age limit, policy)
+``deferred``   the message was re-enqueued for later without burning a retry
+=============  ==============================================================
+
+Domain events are dotted names (``seo.proposed``, ``ga4.scored``) that actors
+write with :func:`pipeline.doclog.emit`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+__all__ = [
+    "EVENT_DEAD",
+    "EVENT_DEFERRED",
+    "EVENT_FAILED",
+    "EVENT_REJECTED",
+    "EVENT_SKIPPED",
+    "EVENT_STARTED",
+    "EVENT_SUCCEEDED",
+    "FIXED_KEYS",
+    "LIFECYCLE_EVENTS",
+    "error_text",
+    "is_valid_event",
+    "is_valid_stream",
+]
+
+EVENT_STARTED: Final = "started"
+EVENT_SUCCEEDED: Final = "succeeded"
+EVENT_FAILED: Final = "failed"
+EVENT_DEAD: Final = "dead"
+EVENT_REJECTED: Final = "rejected"
+EVENT_SKIPPED: Final = "skipped"
+EVENT_DEFERRED: Final = "deferred"
+LIFECYCLE_EVENTS: Final = (EVENT_STARTED, EVENT_SUCCEEDED, EVENT_FAILED, EVENT_DEAD,
+                           EVENT_REJECTED, EVENT_SKIPPED, EVENT_DEFERRED)
+
+#: Keys present, in this order, at the start of every line (None where unknown).
+FIXED_KEYS: Final = ("ts", "stream", "event", "message_id", "actor", "queue", "group",
+                     "host", "pid", "attempt")
+
+#: Longest ``error`` text kept, in characters (the line bound applies on top).
+_ERROR_CHARS: Final = 2000
+_STREAM_RE: Final = re.compile(r"[a-z0-9_]{1,64}")
+_EVENT_RE: Final = re.compile(r"[a-z0-9_]{1,64}(?:\.[a-z0-9_]{1,64}){0,3}")
+
+
+def is_valid_stream(name: str) -> bool:
+    """Whether ``name`` can be a stream (a directory name): 1-64 of ``a-z 0-9 _``."""
+    return bool(_STREAM_RE.fullmatch(name))
+
+
+def is_valid_event(name: str) -> bool:
+    """Whether ``name`` is a lifecycle or dotted domain event name (``seo.proposed``)."""
+    return bool(_EVENT_RE.fullmatch(name))
+
+
+def error_text(exc: BaseException) -> str:
+    """``"ExcClass: message"`` for an ``error`` field, cut to a couple of thousand characters."""
+    try:
+        message = str(exc)
+    except Exception:  # noqa: BLE001 -- boundary: a broken __str__ must not lose the event
+        message = "(the exception's text could not be read)"
+    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    return text if len(text) <= _ERROR_CHARS else text[:_ERROR_CHARS] + "…"
