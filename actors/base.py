@@ -1,12 +1,19 @@
-"""How every atr-workers actor is declared: the queue checked, defaults in one place."""
+"""How every atr-workers actor is declared: the queue checked, defaults in one place.
+
+Actor modules mark their functions with :func:`job`; importing a module binds
+nothing to any broker. ``brokers.boot`` then declares the marked functions of
+its group's modules on the broker it built (:func:`declare_module`), so every
+broker in a process (a worker, a producer, each test) gets its own actors.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import dramatiq
-import dramatiq.broker
 from dramatiq import Actor
 from dramatiq.broker import Broker
 
@@ -14,7 +21,7 @@ from middleware.doclog import DOCLOG_STREAM_OPTION
 from pipeline import doclog, names
 from pipeline.errors import ConfigError, PermanentError
 
-__all__ = ["ACTOR_DEFAULTS", "atr_actor"]
+__all__ = ["ACTOR_DEFAULTS", "atr_actor", "declare_module", "job"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,28 +33,51 @@ ACTOR_DEFAULTS: dict[str, Any] = {
 }
 
 
-def atr_actor(
-    *, queue: str, name: str | None = None, broker: Broker | None = None, **options: Any
-) -> Callable[[F], Actor[Any, Any]]:
-    """Declare an actor on ``queue`` with the project's defaults.
+@dataclass(frozen=True)
+class _JobSpec:
+    fn: Callable[..., Any]
+    queue: str
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
 
-    The broker must already be set by ``brokers.boot``; importing an actor module
-    before that would bind it to Dramatiq's implicit localhost broker. The
-    actor's doclog stream is its ``doclog_stream`` option or else its name,
+
+_JOBS: dict[str, list[_JobSpec]] = {}
+
+
+def job(*, queue: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
+    """Mark a function of an actor module as an actor on ``queue`` (declared at boot).
+
+    The function is returned unchanged; the queue is checked now, the options
+    when the actor is declared.
+    """
+    _check_queue(queue)
+
+    def decorator(fn: F) -> F:
+        _JOBS.setdefault(fn.__module__, []).append(
+            _JobSpec(fn, queue, name or fn.__name__, dict(options)))
+        return fn
+
+    return decorator
+
+
+def declare_module(broker: Broker, module: str) -> list[Actor[Any, Any]]:
+    """Import ``module`` and declare the functions it marked with :func:`job` on ``broker``."""
+    importlib.import_module(module)
+    return [atr_actor(queue=spec.queue, name=spec.name, broker=broker, **spec.options)(spec.fn)
+            for spec in _JOBS.get(module, [])]
+
+
+def atr_actor(*, queue: str, broker: Broker, name: str | None = None,
+              **options: Any) -> Callable[[Callable[..., Any]], Actor[Any, Any]]:
+    """Declare an actor on ``queue`` of ``broker`` now, with the project's defaults.
+
+    The actor's doclog stream is its ``doclog_stream`` option or else its name,
     and must be a valid stream name (checked here, so a bad one fails at boot).
     """
-    if queue not in names.ALL_QUEUES:
-        raise ConfigError(f"queue {queue!r} is not in the group table; "
-                          f"queues: {', '.join(names.ALL_QUEUES)}")
-    if broker is None:
-        if dramatiq.broker.global_broker is None:
-            raise ConfigError("actor modules are imported by brokers.boot after the broker "
-                              "is built; import brokers.worker1/worker2 or call "
-                              "brokers.boot.producer_broker() first")
-        broker = dramatiq.get_broker()
+    _check_queue(queue)
     merged = {**ACTOR_DEFAULTS, **options}
 
-    def decorator(fn: F) -> Actor[Any, Any]:
+    def decorator(fn: Callable[..., Any]) -> Actor[Any, Any]:
         actor_name = name or fn.__name__
         stream = merged.get(DOCLOG_STREAM_OPTION) or actor_name
         if not isinstance(stream, str) or not doclog.is_valid_stream(stream):
@@ -59,3 +89,9 @@ def atr_actor(
         return actor
 
     return decorator
+
+
+def _check_queue(queue: str) -> None:
+    if queue not in names.ALL_QUEUES:
+        raise ConfigError(f"queue {queue!r} is not in the group table; "
+                          f"queues: {', '.join(names.ALL_QUEUES)}")

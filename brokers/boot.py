@@ -1,28 +1,36 @@
 """Boot a worker group or a producer: settings, broker, then the actors.
 
-Actor modules declare their actors on the global broker when imported, so
-they are imported here, after :func:`dramatiq.set_broker`, and nowhere else.
+Actor modules only mark their functions (``actors.base.job``); the group's
+modules are declared here on the broker just built, so each broker in a
+process gets its own actors.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
 from actors import canary
+from actors.base import declare_module
 from brokers.broker import build_broker
 from brokers.groups import GROUPS, WorkerGroup, get_group
-from pipeline.errors import AtrError
+from pipeline.errors import AtrError, ConfigError
 from pipeline.settings import Settings, load_settings
 
-__all__ = ["boot_group", "current_group", "declare_group_actors", "producer_broker"]
+__all__ = [
+    "boot_group",
+    "current_group",
+    "current_settings",
+    "declare_group_actors",
+    "producer_broker",
+]
 
 logger = logging.getLogger(__name__)
 
 _current_group: WorkerGroup | None = None
+_current_settings: Settings | None = None
 
 
 def boot_group(name: str) -> RedisBroker:
@@ -32,7 +40,7 @@ def boot_group(name: str) -> RedisBroker:
     process. A configuration error ends the process with one line and exit code 2
     (the dramatiq master then stops the group; systemd restarts it).
     """
-    global _current_group
+    global _current_group, _current_settings
     try:
         settings = load_settings()
         group = get_group(name)
@@ -42,12 +50,19 @@ def boot_group(name: str) -> RedisBroker:
     broker = build_broker(settings, group)
     dramatiq.set_broker(broker)
     _current_group = group
+    _current_settings = settings
     declare_group_actors(broker, group, worker=True)
     return broker
 
 
 def producer_broker(settings: Settings) -> RedisBroker:
-    """A broker that knows every group's actors, for enqueueing by name (``atr send``)."""
+    """A broker that knows every group's actors, for enqueueing by name (``atr send``).
+
+    Its settings become :func:`current_settings`, so an in-process worker on
+    this broker (tests, benches) runs the actors with them.
+    """
+    global _current_settings
+    _current_settings = settings
     broker = build_broker(settings)
     dramatiq.set_broker(broker)
     for group in GROUPS.values():
@@ -63,7 +78,14 @@ def declare_group_actors(broker: RedisBroker, group: WorkerGroup, *, worker: boo
     """
     canary.declare(broker, group.queue_names, group.name if worker else None)
     for module in group.actor_modules:
-        importlib.import_module(module)
+        declare_module(broker, module)
+
+
+def current_settings() -> Settings:
+    """The settings this process was booted with; actors read their configuration here."""
+    if _current_settings is None:
+        raise ConfigError("no settings: the process was not booted through brokers.boot")
+    return _current_settings
 
 
 def current_group() -> WorkerGroup | None:

@@ -117,7 +117,7 @@ GROUPS: Final[Mapping[str, WorkerGroup]] = {
         processes=2,
         threads=3,
         shutdown_timeout_s=60,
-        actor_modules=(),
+        actor_modules=("actors.doclog",),
     ),
 }
 

@@ -85,6 +85,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(handler=_cmd_ping)
 
+    p = sub.add_parser("scheduler", help="run the periodic-job scheduler until SIGTERM")
+    p.set_defaults(handler=_cmd_scheduler)
+
+    p = sub.add_parser("schedule", help="list the periodic jobs and their next ticks")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(handler=_cmd_schedule)
+
     p = sub.add_parser("config", help="check the settings and print them, secrets hidden")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(handler=_cmd_config)
@@ -211,6 +218,55 @@ def _cmd_ping(args: argparse.Namespace) -> int:
     else:
         print(render_results(results))
     return EXIT_OK if all(r.ok for r in results) else EXIT_PROBLEM
+
+
+def _cmd_scheduler(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from brokers.boot import producer_broker
+    from ops.scheduler import Scheduler
+    from pipeline.schedule import scheduled_jobs
+
+    logging.getLogger().setLevel(logging.INFO)
+    settings = load_settings()
+    check_redis(settings)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    broker = producer_broker(settings)
+    scheduler = Scheduler(broker, scheduled_jobs(settings), settings.zone)
+    logger.info("Scheduler %s started with %d job(s); SIGTERM stops it.",
+                   scheduler.identity, len(scheduled_jobs(settings)))
+    scheduler.run(stop)
+    broker.close()
+    logger.info("Scheduler %s stopped after enqueueing %d message(s).",
+                   scheduler.identity, scheduler.fired)
+    return EXIT_OK
+
+
+def _cmd_schedule(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from pipeline.schedule import next_tick, scheduled_jobs
+
+    settings = load_settings()
+    now = datetime.now(settings.zone)
+    jobs = []
+    for job in scheduled_jobs(settings):
+        ticks, after = [], now
+        for _ in range(3):
+            after = next_tick(job.cron, after)
+            ticks.append(after.isoformat())
+        jobs.append({"job": job.name, "actor": job.actor, "cron": job.cron,
+                     "setting": job.setting, "next": ticks})
+    if args.json:
+        print(json.dumps({"tz": settings.tz, "jobs": jobs}, indent=2))
+    else:
+        print(render_table(["JOB", "CRON (" + settings.tz + ")", "SETTING", "NEXT TICKS"],
+                           [[j["job"], j["cron"], j["setting"], ", ".join(j["next"])]
+                            for j in jobs]))
+    return EXIT_OK
 
 
 def _cmd_config(args: argparse.Namespace) -> int:

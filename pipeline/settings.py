@@ -73,6 +73,9 @@ VARIABLES: Final[tuple[Var, ...]] = (
     Var("ATR_DOCLOG_ROTATE_DAYS", "doclog_rotate_days", "days of doclog files to keep "
         "before doclog_rotate deletes them", default="30"),
     Var("ATR_TZ", "tz", "IANA time zone that decides the doclog day", default="Asia/Seoul"),
+    Var("ATR_SCHEDULE_DOCLOG_ROTATE", "schedule_doclog_rotate", "when the scheduler enqueues "
+        "doclog_rotate: a cron expression in ATR_TZ (5 fields, or 6 with seconds last), or "
+        "off", default="30 3 * * *"),
     Var("ATR_GA4_EXPORT_DIR", "ga4_export_dir", "directory where GA4 CSV exports are "
         "dropped for scoring", default="data/ga4"),
     Var("ATR_GA4_WEIGHT_VIEWS", "ga4_weight_views", "GA4 score weight of views",
@@ -112,6 +115,7 @@ class Settings:
     doclog_root: Path
     doclog_rotate_days: int
     tz: str
+    schedule_doclog_rotate: str | None
     ga4_export_dir: Path
     ga4_weight_views: float
     ga4_weight_engagement: float
@@ -338,6 +342,17 @@ def _text(raw: str) -> str:
     return raw
 
 
+def _cron(raw: str) -> str | None:
+    from croniter import croniter  # only settings with a schedule pay for the import
+
+    if raw.lower() == "off":
+        return None
+    if not croniter.is_valid(raw):
+        raise ValueError("expected a cron expression such as '30 3 * * *' (minute hour "
+                         "day month weekday, optionally seconds last) or off")
+    return raw
+
+
 _PARSERS: Final[Mapping[str, Callable[[str], Any]]] = {
     "ATR_ENV": _choice("production", "staging", "development"),
     "REDIS_URL": _redis_url,
@@ -351,6 +366,7 @@ _PARSERS: Final[Mapping[str, Callable[[str], Any]]] = {
     "ATR_DOCLOG_ROOT": Path,
     "ATR_DOCLOG_ROTATE_DAYS": _int(1, 3650, "days"),
     "ATR_TZ": _tz,
+    "ATR_SCHEDULE_DOCLOG_ROTATE": _cron,
     "ATR_GA4_EXPORT_DIR": Path,
     "ATR_GA4_WEIGHT_VIEWS": _float(0, 1),
     "ATR_GA4_WEIGHT_ENGAGEMENT": _float(0, 1),

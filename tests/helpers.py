@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +53,29 @@ def assert_one_clear_line(stderr: str) -> str:
     assert "Traceback" not in stderr, stderr
     assert len(lines) == 1, stderr
     return lines[0]
+
+
+Lines = list[dict[str, Any]]
+
+
+def read_stream(root: Path, stream: str) -> Lines:
+    """Every doclog line of a stream (uncompressed days), oldest day first."""
+    return [json.loads(line) for path in sorted((root / stream).glob("*.ndjson"))
+            for line in path.read_bytes().splitlines()]
+
+
+def wait_lines(root: Path, stream: str, done: Callable[[Lines], bool],
+               timeout: float = 15) -> Lines:
+    """Poll a stream until ``done(lines)``; fails with the lines seen otherwise."""
+    deadline = time.monotonic() + timeout
+    lines = read_stream(root, stream)
+    while not done(lines) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        lines = read_stream(root, stream)
+    assert done(lines), lines
+    return lines
+
+
+def ends_with(event: str) -> Callable[[Lines], bool]:
+    """A ``done`` test for :func:`wait_lines`: the last line is ``event``."""
+    return lambda lines: bool(lines) and lines[-1]["event"] == event

@@ -13,6 +13,7 @@ events and binds the message scope that :func:`emit` reads.
 from pipeline.doclog.events import (
     EVENT_DEAD,
     EVENT_DEFERRED,
+    EVENT_DOCLOG_ROTATED,
     EVENT_FAILED,
     EVENT_REJECTED,
     EVENT_SKIPPED,
@@ -31,6 +32,7 @@ from pipeline.doclog.writer import WARN_INTERVAL_S, DoclogWriter
 __all__ = [
     "EVENT_DEAD",
     "EVENT_DEFERRED",
+    "EVENT_DOCLOG_ROTATED",
     "EVENT_FAILED",
     "EVENT_REJECTED",
     "EVENT_SKIPPED",

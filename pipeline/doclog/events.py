@@ -13,7 +13,12 @@ Lifecycle events, written by ``middleware.doclog`` for every message:
 =============  ==============================================================
 
 Domain events are dotted names (``seo.proposed``, ``ga4.scored``) that actors
-write with :func:`pipeline.doclog.emit`.
+write with :func:`pipeline.doclog.emit`; each is a constant below.
+
+=================== ==========================================================
+``doclog.rotated``  doclog_rotate's report: ``compressed``, ``deleted`` (counts and
+                    files), ``bytes_before``/``bytes_after``, ``errors``, ``dry_run``
+=================== ==========================================================
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Final
 __all__ = [
     "EVENT_DEAD",
     "EVENT_DEFERRED",
+    "EVENT_DOCLOG_ROTATED",
     "EVENT_FAILED",
     "EVENT_REJECTED",
     "EVENT_SKIPPED",
@@ -43,6 +49,7 @@ EVENT_DEAD: Final = "dead"
 EVENT_REJECTED: Final = "rejected"
 EVENT_SKIPPED: Final = "skipped"
 EVENT_DEFERRED: Final = "deferred"
+EVENT_DOCLOG_ROTATED: Final = "doclog.rotated"
 LIFECYCLE_EVENTS: Final = (EVENT_STARTED, EVENT_SUCCEEDED, EVENT_FAILED, EVENT_DEAD,
                            EVENT_REJECTED, EVENT_SKIPPED, EVENT_DEFERRED)
 

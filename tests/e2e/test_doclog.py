@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 import redis
 
@@ -16,12 +14,7 @@ from brokers.producer import send
 from ops.supervise import GroupProcess
 from pipeline import names
 from pipeline.settings import Settings
-from tests.helpers import wait_replies
-
-
-def read_stream(root: Path, stream: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for path in sorted((root / stream).glob("*.ndjson"))
-            for line in path.read_bytes().splitlines()]
+from tests.helpers import read_stream, wait_replies
 
 
 def test_worker2_writes_started_succeeded_and_rejected_lines(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -23,8 +22,8 @@ from brokers.producer import send
 from middleware.doclog import Doclog, write_errors_key
 from pipeline import doclog
 from pipeline.settings import Settings
+from tests.helpers import Lines, ends_with, wait_lines
 
-Lines = list[dict[str, Any]]
 GEMINI_KEY = "gemini-plain-secret-4711"
 
 
@@ -64,26 +63,6 @@ def start_worker() -> Iterator[Callable[[RedisBroker, str], None]]:
 def doclog_middleware(broker: RedisBroker) -> Doclog:
     (middleware,) = [m for m in broker.middleware if isinstance(m, Doclog)]
     return middleware
-
-
-def read_stream(logs: Path, stream: str) -> Lines:
-    return [json.loads(line) for path in sorted((logs / stream).glob("*.ndjson"))
-            for line in path.read_bytes().splitlines()]
-
-
-def wait_lines(logs: Path, stream: str, done: Callable[[Lines], bool],
-               timeout: float = 15) -> Lines:
-    deadline = time.monotonic() + timeout
-    lines = read_stream(logs, stream)
-    while not done(lines) and time.monotonic() < deadline:
-        time.sleep(0.05)
-        lines = read_stream(logs, stream)
-    assert done(lines), lines
-    return lines
-
-
-def ends_with(event: str) -> Callable[[Lines], bool]:
-    return lambda lines: bool(lines) and lines[-1]["event"] == event
 
 
 def steps(lines: Lines) -> list[tuple[str, int]]:

@@ -1,0 +1,46 @@
+"""Periodic jobs: which actor runs when, and the calendar arithmetic (croniter).
+
+The scheduler process (``ops.scheduler``) enqueues; this module only knows the
+jobs and their next tick. Later jobs (GA4 scoring daily, index submission
+hourly) register here with their own ``ATR_SCHEDULE_*`` setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from croniter import croniter
+
+from pipeline.settings import Settings
+
+__all__ = ["ScheduledJob", "next_tick", "scheduled_jobs"]
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """One periodic job: its name, the actor it enqueues, when, with which payload."""
+
+    name: str
+    actor: str
+    cron: str
+    setting: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+def scheduled_jobs(settings: Settings) -> tuple[ScheduledJob, ...]:
+    """The jobs enabled by the settings (a schedule set to ``off`` is left out)."""
+    jobs = []
+    if settings.schedule_doclog_rotate:
+        jobs.append(ScheduledJob("doclog_rotate", "doclog_rotate",
+                                 settings.schedule_doclog_rotate,
+                                 "ATR_SCHEDULE_DOCLOG_ROTATE"))
+    return tuple(jobs)
+
+
+def next_tick(cron: str, after: datetime) -> datetime:
+    """The first tick of ``cron`` strictly after ``after`` (aware), in after's zone."""
+    tick: datetime = croniter(cron, after).get_next(datetime)
+    return tick

@@ -1,0 +1,95 @@
+"""Periodic jobs: each tick is enqueued exactly once, however many schedulers run."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import redis
+
+from brokers.boot import producer_broker
+from ops.scheduler import TICK_OPTION, Scheduler, claim_key
+from ops.supervise import atr_executable
+from pipeline.schedule import ScheduledJob, next_tick, scheduled_jobs
+from pipeline.settings import Settings
+from tests.helpers import run_atr
+
+SEOUL = ZoneInfo("Asia/Seoul")
+
+
+def queued_ticks(client: redis.Redis, queue: str) -> Counter[str]:
+    messages = [json.loads(raw) for raw in client.hvals(f"dramatiq:{queue}.msgs")]
+    return Counter(m["options"][TICK_OPTION] for m in messages)
+
+
+def test_rotation_is_scheduled_daily_by_default_and_can_be_turned_off() -> None:
+    (job,) = scheduled_jobs(Settings.from_env({"REDIS_URL": "redis://h:1/0"}))
+    assert (job.actor, job.cron) == ("doclog_rotate", "30 3 * * *")
+    assert next_tick(job.cron, datetime(2026, 11, 26, 4, 0, tzinfo=SEOUL)) == \
+        datetime(2026, 11, 27, 3, 30, tzinfo=SEOUL)
+    assert scheduled_jobs(Settings.from_env({"REDIS_URL": "redis://h:1/0",
+                                             "ATR_SCHEDULE_DOCLOG_ROTATE": "off"})) == ()
+
+
+def test_a_tick_claimed_by_one_scheduler_is_not_enqueued_by_another(
+        redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> None:
+    broker = producer_broker(Settings.from_env({"REDIS_URL": redis_url,
+                                                "ATR_DOCLOG_ROOT": str(tmp_path)}))
+    job = ScheduledJob("doclog_rotate", "doclog_rotate", "30 3 * * *",
+                       "ATR_SCHEDULE_DOCLOG_ROTATE")
+    tick = datetime(2026, 11, 27, 3, 30, tzinfo=SEOUL)
+    first, second = Scheduler(broker, [job], SEOUL), Scheduler(broker, [job], SEOUL)
+    second.identity = "other-host:1"
+    assert first.fire(job, tick) is True
+    assert second.fire(job, tick) is False
+    assert queued_ticks(redis_client, "doclog") == {tick.isoformat(): 1}
+    assert redis_client.get(claim_key("doclog_rotate", tick)) == first.identity
+    broker.close()
+
+
+def test_two_scheduler_processes_enqueue_each_tick_once(
+        worker_env: dict[str, str], redis_client: redis.Redis, tmp_path: Path) -> None:
+    env = {**worker_env, "ATR_SCHEDULE_DOCLOG_ROTATE": "* * * * * *"}  # every second
+    procs = [subprocess.Popen([atr_executable(), "scheduler"], env=env, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for _ in range(2)]
+    deadline = time.monotonic() + 60
+    while sum(queued_ticks(redis_client, "doclog").values()) < 6 \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    outputs = [proc.communicate(timeout=30)[0] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outputs
+    ticks = queued_ticks(redis_client, "doclog")
+    assert len(ticks) >= 6, outputs
+    assert set(ticks.values()) == {1}, ticks  # never twice
+    claims = redis_client.keys("atr:schedule:doclog_rotate:*")
+    assert len(claims) == len(ticks)
+    # Both processes were really running and competing for the ticks.
+    assert all("started with 1 job(s)" in out for out in outputs), outputs
+
+
+def test_schedule_lists_next_ticks(worker_env: dict[str, str], tmp_path: Path) -> None:
+    result = run_atr("schedule", "--json", env=worker_env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    listing = json.loads(result.stdout)
+    assert listing["tz"] == "Asia/Seoul"
+    (job,) = listing["jobs"]
+    assert job["job"] == "doclog_rotate"
+    assert all(t.endswith("T03:30:00+09:00") for t in job["next"])
+
+
+def test_invalid_schedule_is_one_line(worker_env: dict[str, str], tmp_path: Path) -> None:
+    env = {**worker_env, "ATR_SCHEDULE_DOCLOG_ROTATE": "every day"}
+    result = run_atr("scheduler", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "ATR_SCHEDULE_DOCLOG_ROTATE='every day' is invalid: expected a cron expression" \
+        in result.stderr
+    assert "Traceback" not in result.stderr
