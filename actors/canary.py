@@ -2,8 +2,10 @@
 
 ``atr ping`` and the demo send one per queue and wait for the reply that the
 worker pushes to Redis; an operator can do the same after a deploy. A canary
-takes ``token`` (echoed in the reply) and ``sleep_ms`` (0-60000, to hold a
-worker thread, e.g. when testing a graceful shutdown).
+takes ``token`` (echoed in the reply), ``sleep_ms`` (0-60000, to hold a worker
+thread, e.g. when testing a graceful shutdown) and ``fail_attempts`` (0-5: the
+first N attempts raise :class:`CanaryFailure`, to drill retries and the
+dead-letter queue; canaries retry up to :data:`MAX_RETRIES` times, 0.1-1 s apart).
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
 
 from actors.base import atr_actor
-from pipeline.errors import PayloadError
+from pipeline.errors import PayloadError, TransientError
 
-__all__ = ["DOCLOG_STREAM", "REPLY_TTL_S", "canary_name", "declare", "reply_key"]
+__all__ = ["DOCLOG_STREAM", "MAX_RETRIES", "REPLY_TTL_S", "CanaryFailure", "canary_name",
+           "declare", "reply_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +35,14 @@ logger = logging.getLogger(__name__)
 DOCLOG_STREAM: Final = "canary"
 #: How long a canary's reply waits in Redis for its reader, in seconds.
 REPLY_TTL_S: Final = 3600
+#: Retries of a failing canary (so fail_attempts > 3 ends in the dead-letter queue).
+MAX_RETRIES: Final = 3
 _MAX_SLEEP_MS: Final = 60_000
+_MAX_FAIL_ATTEMPTS: Final = 5
+
+
+class CanaryFailure(TransientError):
+    """Raised by a canary asked to fail (``fail_attempts``): a drill, not a fault."""
 _TOKEN_RE: Final = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
@@ -53,17 +63,18 @@ def declare(broker: RedisBroker, queues: Iterable[str], group: str | None) -> No
     in the reply so a reader sees which group handled the message.
     """
 
-    def ping(token: str = "", sleep_ms: int = 0) -> None:
-        _answer(group, token, sleep_ms)
+    def ping(token: str = "", sleep_ms: int = 0, fail_attempts: int = 0) -> None:
+        _answer(group, token, sleep_ms, fail_attempts)
 
     for queue in queues:
         name = canary_name(queue)
         if name not in broker.actors:
-            atr_actor(queue=queue, name=name, broker=broker, max_retries=0,
-                      time_limit=_MAX_SLEEP_MS + 30_000, doclog_stream=DOCLOG_STREAM)(ping)
+            atr_actor(queue=queue, name=name, broker=broker, max_retries=MAX_RETRIES,
+                      min_backoff=100, max_backoff=1000, time_limit=_MAX_SLEEP_MS + 30_000,
+                      doclog_stream=DOCLOG_STREAM)(ping)
 
 
-def _answer(group: str | None, token: str, sleep_ms: int) -> None:
+def _answer(group: str | None, token: str, sleep_ms: int, fail_attempts: int) -> None:
     """Answer a canary: push who handled it to ``atr:ping:<token>``."""
     if not isinstance(token, str) or (token and not _TOKEN_RE.fullmatch(token)):
         raise PayloadError(f"token must be 1-64 characters of A-Z a-z 0-9 _ . : -, "
@@ -72,9 +83,17 @@ def _answer(group: str | None, token: str, sleep_ms: int) -> None:
             or not 0 <= sleep_ms <= _MAX_SLEEP_MS:
         raise PayloadError(f"sleep_ms must be a whole number from 0 to {_MAX_SLEEP_MS}, "
                            f"got {sleep_ms!r}")
+    if isinstance(fail_attempts, bool) or not isinstance(fail_attempts, int) \
+            or not 0 <= fail_attempts <= _MAX_FAIL_ATTEMPTS:
+        raise PayloadError(f"fail_attempts must be a whole number from 0 to "
+                           f"{_MAX_FAIL_ATTEMPTS}, got {fail_attempts!r}")
+    message = CurrentMessage.get_current_message()
+    attempt = 1 + int(message.options.get("retries", 0)) if message else 1
+    if attempt <= fail_attempts:
+        raise CanaryFailure(f"attempt {attempt} fails on request "
+                            f"(fail_attempts={fail_attempts})")
     if sleep_ms:
         time.sleep(sleep_ms / 1000)
-    message = CurrentMessage.get_current_message()
     reply = {
         "token": token,
         "queue": message.queue_name if message else None,
@@ -83,6 +102,7 @@ def _answer(group: str | None, token: str, sleep_ms: int) -> None:
         "group": group,
         "host": socket.gethostname(),
         "pid": os.getpid(),
+        "attempt": attempt,
         "handled_at": time.time(),
     }
     logger.info("Canary %r on queue %r answered by group %r.",

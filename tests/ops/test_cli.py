@@ -116,7 +116,7 @@ def test_missing_variable_from_env_file_is_named(clean_env: dict[str, str],
     ("{post_id: 1}", "the payload is not valid JSON"),
     ("[1, 2]", "the payload must be a JSON object of keyword arguments, got list"),
     ('{"tokn": "x"}', "payload does not fit ping_seo: got an unexpected keyword argument "
-                      "'tokn'; it takes: token, sleep_ms"),
+                      "'tokn'; it takes: token, sleep_ms, fail_attempts"),
 ])
 def test_malformed_send_payload_is_one_line_and_sends_nothing(
         payload: str, expected: str, worker_env: dict[str, str], tmp_path: Path,
@@ -132,7 +132,8 @@ def test_send_to_unknown_actor_lists_the_actors(worker_env: dict[str, str],
     result = run_atr("send", "ping_sep", "{}", env=worker_env, cwd=tmp_path)
     assert result.returncode == 2
     line = assert_one_clear_line(result.stderr)
-    assert "unknown actor 'ping_sep' (did you mean ping_seo?); actors: ping_ads," in line
+    assert "unknown actor 'ping_sep' (did you mean ping_seo?); actors: doclog_rotate, ping_ads," \
+        in line
 
 
 def test_send_enqueues_on_the_actors_queue(worker_env: dict[str, str], tmp_path: Path,
