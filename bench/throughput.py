@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -44,6 +45,7 @@ _ACTOR_NAME: Final = "bench_noop"
 _TARGET_RATIO: Final = 0.90
 #: How long ``worker.stop()`` may take to drain, in milliseconds.
 _STOP_TIMEOUT_MS: Final = 30_000
+_DOCLOG_DIR: Final = tempfile.TemporaryDirectory(prefix="atr-bench-doclog-")
 
 
 class _Counter:
@@ -69,6 +71,8 @@ class _Round:
     variant: str
     enqueue_s: float
     process_s: float
+    #: CPU seconds this Python process spent while the worker drained the queue.
+    process_cpu_s: float
     processed: int
     middleware: tuple[str, ...]
 
@@ -88,7 +92,9 @@ def _bare_broker(url: str, group: WorkerGroup) -> RedisBroker:
 
 
 def _full_broker(url: str, group: WorkerGroup) -> RedisBroker:
-    return build_broker(Settings.from_env({"REDIS_URL": url}), group)
+    # The doclog lines go to a throw-away directory, never into the checkout.
+    return build_broker(Settings.from_env({"REDIS_URL": url,
+                                           "ATR_DOCLOG_ROOT": _DOCLOG_DIR.name}), group)
 
 
 def _bare_actor(broker: RedisBroker, queue: str, fn: Callable[[], None]) -> Actor[Any, Any]:
@@ -139,15 +145,17 @@ def _run_once(variant: _Variant, url: str, group: WorkerGroup, queue: str,
         enqueue_s = time.perf_counter() - started
 
         worker = dramatiq.Worker(broker, worker_threads=threads)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         worker.start()
         counter.done.wait(timeout_s)
         process_s = time.perf_counter() - started
+        process_cpu_s = time.process_time() - cpu_started
     finally:
         if worker is not None:
             worker.stop(timeout=_STOP_TIMEOUT_MS)
         broker.close()
-    return _Round(variant.name, enqueue_s, process_s, counter.count, middleware)
+    return _Round(variant.name, enqueue_s, process_s, process_cpu_s, counter.count,
+                  middleware)
 
 
 def _rate(messages: int, seconds: float) -> float:
@@ -173,6 +181,10 @@ def _report(rounds: Sequence[_Round], messages: int) -> float:
     for variant in _VARIANTS:
         stack = next(r.middleware for r in rounds if r.variant == variant.name)
         print(f"{variant.name} middleware: {', '.join(stack)}")
+    cpu = {v.name: statistics.median(r.process_cpu_s / messages * 1e6 for r in rounds
+                                     if r.variant == v.name) for v in _VARIANTS}
+    print(f"worker CPU per message: bare {cpu['bare']:.0f} us, full {cpu['full']:.0f} us "
+          f"(bare/full = {cpu['bare'] / cpu['full']:.2f})")
     enqueue_ratio = medians["full"][1] / medians["bare"][1]
     print(f"enqueue ratio full/bare = {enqueue_ratio:.2f}")
     ratio = medians["full"][0] / medians["bare"][0]
