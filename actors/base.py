@@ -8,7 +8,9 @@ broker in a process (a worker, a producer, each test) gets its own actors.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -19,7 +21,7 @@ from dramatiq.broker import Broker
 
 from middleware.doclog import DOCLOG_STREAM_OPTION
 from pipeline import doclog, names
-from pipeline.errors import ConfigError, PermanentError
+from pipeline.errors import ConfigError, PayloadError, PermanentError
 
 __all__ = ["ACTOR_DEFAULTS", "atr_actor", "declare_module", "job"]
 
@@ -85,10 +87,31 @@ def atr_actor(*, queue: str, broker: Broker, name: str | None = None,
                               f"characters of a-z 0-9 _; set {DOCLOG_STREAM_OPTION}=...")
         declare = dramatiq.actor(actor_name=actor_name, queue_name=queue,
                                  broker=broker, **merged)
-        actor: Actor[Any, Any] = declare(fn)
+        actor: Actor[Any, Any] = declare(_checked(fn, actor_name))
         return actor
 
     return decorator
+
+
+def _checked(fn: Callable[..., Any], actor_name: str) -> Callable[..., Any]:
+    """``fn`` raising PayloadError (dead-letter at once) for arguments it cannot take.
+
+    A producer that misspells a keyword would otherwise get a TypeError, which
+    Dramatiq retries like any failure although no retry can help.
+    """
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            expected = ", ".join(signature.parameters) or "no arguments"
+            raise PayloadError(f"payload does not fit {actor_name}: {exc}; "
+                               f"it takes: {expected}") from None
+        return fn(*args, **kwargs)
+
+    return checked
 
 
 def _check_queue(queue: str) -> None:

@@ -26,13 +26,24 @@ from dramatiq.middleware import CurrentMessage
 from actors.base import atr_actor
 from pipeline.errors import PayloadError, TransientError
 
-__all__ = ["DOCLOG_STREAM", "MAX_RETRIES", "REPLY_TTL_S", "CanaryFailure", "canary_name",
-           "declare", "reply_key"]
+__all__ = [
+    "DOCLOG_STREAM",
+    "MAX_RETRIES",
+    "REPLY_BY_OPTION",
+    "REPLY_TTL_S",
+    "CanaryFailure",
+    "canary_name",
+    "declare",
+    "reply_key",
+]
 
 logger = logging.getLogger(__name__)
 
 #: The one doclog stream of every canary.
 DOCLOG_STREAM: Final = "canary"
+#: Message option: epoch seconds after which nobody waits for the reply, so a
+#: late canary ends quietly instead of answering to nobody (or dead-lettering).
+REPLY_BY_OPTION: Final = "atr_reply_by"
 #: How long a canary's reply waits in Redis for its reader, in seconds.
 REPLY_TTL_S: Final = 3600
 #: Retries of a failing canary (so fail_attempts > 3 ends in the dead-letter queue).
@@ -92,6 +103,11 @@ def _answer(group: str | None, token: str, sleep_ms: int, fail_attempts: int) ->
     if attempt <= fail_attempts:
         raise CanaryFailure(f"attempt {attempt} fails on request "
                             f"(fail_attempts={fail_attempts})")
+    reply_by = message.options.get(REPLY_BY_OPTION) if message else None
+    if isinstance(reply_by, int | float) and time.time() > reply_by:
+        logger.info("Canary %r arrived after its reader gave up; not answered.",
+                    message.message_id if message else None)
+        return
     if sleep_ms:
         time.sleep(sleep_ms / 1000)
     reply = {

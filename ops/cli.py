@@ -175,8 +175,14 @@ def _one_line(exc: BaseException) -> str:
     return text[:200]
 
 
+_MAX_DELAY_MS: Final = 7 * 24 * 3600 * 1000  # the broker keeps dead letters 7 days
+
+
 def _cmd_send(args: argparse.Namespace) -> int:
     kwargs = _parse_payload(args.payload)
+    if args.delay_ms is not None and not 0 <= args.delay_ms <= _MAX_DELAY_MS:
+        raise AtrError(f"--delay-ms must be from 0 to {_MAX_DELAY_MS} (7 days), "
+                       f"got {args.delay_ms}")
     settings = load_settings()
     check_redis(settings)
     from brokers.boot import producer_broker

@@ -11,7 +11,7 @@ from typing import Any
 
 from dramatiq.brokers.redis import RedisBroker
 
-from actors.canary import canary_name, reply_key
+from actors.canary import REPLY_BY_OPTION, canary_name, reply_key
 from brokers.groups import group_of_queue
 from brokers.producer import send
 from ops.console import render_table
@@ -43,14 +43,14 @@ class PingResult:
 def ping_queues(broker: RedisBroker, queues: Iterable[str], timeout_s: float) -> list[PingResult]:
     """Send ``ping_<queue>`` to each queue and wait up to ``timeout_s`` for all replies.
 
-    Canaries carry ``max_age`` = the timeout, so one that no worker picked up in
-    time is dropped instead of answering to nobody later.
+    Canaries carry a reply-by time (now + the timeout), so one that no worker
+    picked up in time ends quietly later instead of answering to nobody.
     """
     sent: dict[str, tuple[str, float]] = {}
     for queue in queues:
         token = f"{queue}-{uuid.uuid4().hex[:12]}"
         send(broker, canary_name(queue), {"token": token},
-             options={"max_age": int(timeout_s * 1000)})
+             options={REPLY_BY_OPTION: time.time() + timeout_s})
         sent[token] = (queue, time.monotonic())
     replies: dict[str, tuple[dict[str, Any], float | None]] = {}
     deadline = time.monotonic() + timeout_s

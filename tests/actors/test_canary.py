@@ -12,6 +12,7 @@ import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
+from actors.canary import REPLY_BY_OPTION
 from brokers.boot import producer_broker
 from brokers.groups import get_group
 from brokers.producer import send
@@ -63,3 +64,23 @@ def test_good_canary_answers_with_its_queue(worker1_broker: RedisBroker,
     assert reply["queue"] == "images"
     assert reply["message_id"] == message.message_id
     assert reply["group"] is None  # a producer-declared canary does not claim a group
+
+
+def test_misspelled_keyword_from_a_raw_producer_is_rejected_not_retried(
+        worker1_broker: RedisBroker, redis_client: redis.Redis) -> None:
+    # A producer that does not go through atr send: no signature check before sending.
+    message = worker1_broker.get_actor("ping_seo").send_with_options(kwargs={"tokn": "x"})
+    (dead,) = wait_dead(redis_client, "seo")
+    stored = json.loads(redis_client.hget("dramatiq:seo.XQ.msgs", dead) or "{}")
+    assert stored["message_id"] == message.message_id
+    assert "retries" not in stored["options"]
+
+
+def test_canary_that_arrives_after_its_reader_gave_up_stays_silent(
+        worker1_broker: RedisBroker, redis_client: redis.Redis) -> None:
+    send(worker1_broker, "ping_high", {"token": "late"},
+         options={REPLY_BY_OPTION: time.time() - 1})
+    send(worker1_broker, "ping_high", {"token": "in-time"})
+    assert list(wait_replies(redis_client, ["in-time"], timeout=10)) == ["in-time"]
+    assert wait_replies(redis_client, ["late"], timeout=1) == {}
+    assert dead_letters(redis_client, "high") == []

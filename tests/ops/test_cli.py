@@ -158,3 +158,13 @@ def test_ping_without_workers_reports_each_queue_unanswered(
     assert report["ok"] is False
     assert [(q["queue"], q["expected_group"], q["group"]) for q in report["queues"]] == [
         ("seo", "worker1", None), ("ga4", "worker2", None)]
+
+
+@pytest.mark.parametrize("delay", ["-5", "700000000"])
+def test_send_delay_out_of_range_is_one_line(delay: str, worker_env: dict[str, str],
+                                             tmp_path: Path) -> None:
+    result = run_atr("send", "ping_seo", "{}", "--delay-ms", delay, env=worker_env,
+                     cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--delay-ms must be from 0 to 604800000 (7 days)" in assert_one_clear_line(
+        result.stderr)
