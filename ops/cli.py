@@ -19,6 +19,7 @@ from typing import Any, Final
 import redis
 
 from brokers.groups import GROUPS, WorkerGroup, get_group
+from ops import doclog_cli
 from ops.console import render_table
 from pipeline import names
 from pipeline.errors import AtrError
@@ -95,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("config", help="check the settings and print them, secrets hidden")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(handler=_cmd_config)
+
+    doclog_cli.add_parsers(sub)
 
     p = sub.add_parser("demo", help="run the whole pipeline on embedded defaults")
     p.set_defaults(handler=_cmd_demo)

@@ -2,7 +2,8 @@
 
 Starts a private redis-server when ``REDIS_URL`` is unset, boots both worker
 groups with the real ``dramatiq`` CLI (through ``atr worker``), sends a
-message through every queue, prints who handled what, and stops everything
+message through every queue (plus a dry-run ``doclog_rotate``), prints who
+handled what and the doclog evidence of the run, and stops everything
 gracefully. Later jobs add their steps here.
 """
 
@@ -12,20 +13,28 @@ import contextlib
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
+from dramatiq.brokers.redis import RedisBroker
+
 from brokers.boot import producer_broker
 from brokers.groups import GROUPS
+from brokers.producer import send
+from ops.doclog_view import format_record
 from ops.ping import ping_queues, render_results
 from ops.redis_server import EmbeddedRedis
 from ops.supervise import GroupProcess
 from pipeline import names
+from pipeline.doclog import EVENT_DOCLOG_ROTATED, last_records, list_streams
 from pipeline.settings import Settings, read_environment, redact_url
 
 __all__ = ["run_demo"]
 
 _PING_TIMEOUT_S: Final = 60.0
+_EVIDENCE_LINES: Final = 14
+_ROTATE_TIMEOUT_S: Final = 30.0
 
 
 def run_demo() -> int:
@@ -37,32 +46,70 @@ def run_demo() -> int:
             env["REDIS_URL"] = server.url
             print(f"==> REDIS_URL is unset: started a private redis-server at {server.url} "
                   f"(pid {server.pid}); it stops when the demo ends")
-        settings = Settings.from_env(env)
-        print(f"==> Redis: {redact_url(settings.redis_url)}")
+        print(f"==> Redis: {redact_url(env['REDIS_URL'])}")
         logdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="atr-demo-")))
+        if not env.get("ATR_DOCLOG_ROOT", "").strip():
+            # Kept after the demo (unlike the worker logs) so it can be read again.
+            env["ATR_DOCLOG_ROOT"] = tempfile.mkdtemp(prefix="atr-demo-doclog-")
+            print(f"==> ATR_DOCLOG_ROOT is unset: this run's doclog goes to "
+                  f"{env['ATR_DOCLOG_ROOT']}")
+        settings = Settings.from_env(env)
         groups = [stack.enter_context(_running(name, settings, env, logdir)) for name in GROUPS]
+        broker = producer_broker(settings)
 
         print(f"==> sending a canary through each of the {len(names.ALL_QUEUES)} queues "
               "and waiting for the answers")
         started = time.monotonic()
-        results = ping_queues(producer_broker(settings), names.ALL_QUEUES, _PING_TIMEOUT_S)
+        results = ping_queues(broker, names.ALL_QUEUES, _PING_TIMEOUT_S)
         print(render_results(results))
         print(f"    (first answers include the groups' boot time; "
               f"all done in {time.monotonic() - started:.1f} s)")
+
+        print("==> doclog_rotate (dry run) on worker2: what would be compressed or deleted")
+        rotated = _rotate_dry_run(broker, settings)
+        print(f"    {rotated}")
+
+        print(f"==> the doclog evidence of this run (last {_EVIDENCE_LINES} lines)")
+        today = datetime.now(settings.zone).date()
+        streams = list_streams(settings.doclog_root)
+        for record in last_records(settings.doclog_root, streams, _EVIDENCE_LINES):
+            print("    " + format_record(record, settings.zone, today, show_stream=True))
 
         print("==> stopping both groups with SIGTERM (running messages finish first)")
         codes = {g.group: g.stop() for g in groups}
         for g in groups:
             print(f"    {g.group}: exit code {codes[g.group]}")
-        ok = all(r.ok for r in results) and not any(codes.values())
+        ok = all(r.ok for r in results) and not any(codes.values()) \
+            and rotated.startswith("ok")
         if not ok:
             for g in groups:
                 print(f"---- last lines of {g.group}'s log ----")
                 print("\n".join(g.log_text().splitlines()[-20:]))
+        print(f"==> read the whole doclog again: ATR_DOCLOG_ROOT={settings.doclog_root} "
+              ".venv/bin/doclog_tail -n 50")
         print("==> demo " + ("succeeded: every queue was handled by its own group"
                              if ok else "FAILED (see above)"))
         return 0 if ok else 1
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _rotate_dry_run(broker: RedisBroker, settings: Settings) -> str:
+    """Send doclog_rotate(dry_run=True) and wait for its report line in the doclog."""
+    message = send(broker, "doclog_rotate", {"dry_run": True})
+    deadline = time.monotonic() + _ROTATE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        for record in last_records(settings.doclog_root, ["doclog_rotate"], 10):
+            fields = record.fields or {}
+            if fields.get("message_id") != message.message_id:
+                continue
+            if fields.get("event") == EVENT_DOCLOG_ROTATED:
+                return (f"ok: {len(fields.get('compressed', []))} day(s) to compress, "
+                        f"{len(fields.get('deleted', []))} file(s) to delete, "
+                        f"keeping {fields.get('keep_days')} days")
+            if fields.get("event") in ("dead", "rejected"):
+                return f"FAILED: {fields.get('error')}"
+        time.sleep(0.2)
+    return f"FAILED: no report from doclog_rotate within {_ROTATE_TIMEOUT_S:.0f} s"
 
 
 @contextlib.contextmanager

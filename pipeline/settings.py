@@ -23,8 +23,10 @@ from pipeline.errors import ConfigError
 __all__ = [
     "ENV_FILE_VARIABLE",
     "VARIABLES",
+    "DoclogLocation",
     "Settings",
     "Var",
+    "load_doclog_location",
     "load_env_file",
     "load_settings",
     "process_environ",
@@ -182,6 +184,41 @@ class Settings:
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Settings from the environment over the env file (see :func:`read_environment`)."""
     return Settings.from_env(read_environment(environ))
+
+
+@dataclass(frozen=True)
+class DoclogLocation:
+    """Where the doclog lives and which zone decides its days: all a log reader needs."""
+
+    root: Path
+    tz: str
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The time zone of :attr:`tz`."""
+        return ZoneInfo(self.tz)
+
+
+def load_doclog_location(environ: Mapping[str, str] | None = None) -> DoclogLocation:
+    """``ATR_DOCLOG_ROOT`` and ``ATR_TZ`` alone, checked as strictly as in :class:`Settings`.
+
+    Reading the evidence must work when the rest of the configuration is what
+    is broken (Redis unreachable, a key missing), so nothing else is required;
+    misspelled ``ATR_*`` names are still an error.
+    """
+    env = read_environment(environ)
+    problems = _unknown_variables(env)
+    values: dict[str, Any] = {}
+    for var in VARIABLES:
+        if var.name in ("ATR_DOCLOG_ROOT", "ATR_TZ"):
+            raw = env.get(var.name, "").strip() or var.default or ""
+            try:
+                values[var.field] = _PARSERS[var.name](raw)
+            except ValueError as exc:
+                problems.append(f"{var.name}={raw!r} is invalid: {exc}")
+    if problems:
+        raise ConfigError("invalid settings: " + "; ".join(problems))
+    return DoclogLocation(values["doclog_root"], values["tz"])
 
 
 def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:

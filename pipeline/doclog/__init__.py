@@ -25,6 +25,17 @@ from pipeline.doclog.events import (
     is_valid_event,
     is_valid_stream,
 )
+from pipeline.doclog.follow import follow
+from pipeline.doclog.reader import (
+    DoclogNotFoundError,
+    Record,
+    day_path,
+    last_records,
+    list_days,
+    list_streams,
+    merge_records,
+    read_day,
+)
 from pipeline.doclog.render import MAX_LINE_BYTES, render_line
 from pipeline.doclog.scope import MessageScope, bind_message, current_scope, emit
 from pipeline.doclog.writer import WARN_INTERVAL_S, DoclogWriter
@@ -42,13 +53,22 @@ __all__ = [
     "LIFECYCLE_EVENTS",
     "MAX_LINE_BYTES",
     "WARN_INTERVAL_S",
+    "DoclogNotFoundError",
     "DoclogWriter",
     "MessageScope",
+    "Record",
     "bind_message",
     "current_scope",
+    "day_path",
     "emit",
     "error_text",
+    "follow",
     "is_valid_event",
     "is_valid_stream",
+    "last_records",
+    "list_days",
+    "list_streams",
+    "merge_records",
+    "read_day",
     "render_line",
 ]

@@ -12,6 +12,7 @@ from pipeline.settings import (
     _PARSERS,
     VARIABLES,
     Settings,
+    load_doclog_location,
     load_env_file,
     load_settings,
     redact_url,
@@ -147,3 +148,15 @@ def test_env_file_with_export_is_refused_with_the_fix(tmp_path: Path) -> None:
 def test_named_env_file_must_exist(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"ATR_ENV_FILE=.*no such file"):
         load_settings({"ATR_ENV_FILE": str(tmp_path / "missing.env")})
+
+
+def test_doclog_location_needs_nothing_but_its_own_two_variables(tmp_path: Path) -> None:
+    broken_elsewhere = {"REDIS_URL": "http://wrong", "ATR_LLM_PROVIDER": "openai",
+                        "ATR_DOCLOG_ROOT": str(tmp_path), "ATR_TZ": "UTC"}
+    location = load_doclog_location(broken_elsewhere)
+    assert (location.root, location.zone.key) == (tmp_path, "UTC")
+    assert load_doclog_location({}).root == Path("docs/logs")
+    with pytest.raises(ConfigError, match="did you mean ATR_DOCLOG_ROOT"):
+        load_doclog_location({"ATR_DOCLOG_ROT": "/srv/logs"})
+    with pytest.raises(ConfigError, match="ATR_TZ='Nowhere/City' is invalid"):
+        load_doclog_location({"ATR_TZ": "Nowhere/City"})
