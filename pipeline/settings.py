@@ -9,16 +9,22 @@ keeps the two in step. Nothing else in the project reads ``os.environ``.
 from __future__ import annotations
 
 import difflib
-import os
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from pipeline.errors import ConfigError
+from pipeline.settings_env import (
+    ENV_FILE_VARIABLE,
+    load_env_file,
+    process_environ,
+    read_environment,
+    redact_url,
+)
+from pipeline.settings_parsers import PARSERS
 
 __all__ = [
     "ENV_FILE_VARIABLE",
@@ -34,9 +40,6 @@ __all__ = [
     "redact_url",
 ]
 
-#: Variable naming an env file to read; unset means ``./.env.workers`` when it exists.
-ENV_FILE_VARIABLE: Final = "ATR_ENV_FILE"
-_DEFAULT_ENV_FILE: Final = ".env.workers"
 _PREFIX: Final = "ATR_"
 
 
@@ -90,6 +93,27 @@ VARIABLES: Final[tuple[Var, ...]] = (
         "which a post is promoted", default="70"),
     Var("ATR_GA4_REFRESH_SCORE", "ga4_refresh_score", "GA4 score (0-100) at or below "
         "which a post is queued for a refresh", default="30"),
+    Var("ATR_HEALTH_BACKLOG_WARN", "health_backlog_warn", "atr health: messages waiting "
+        "in one queue that make it WARN", default="100"),
+    Var("ATR_HEALTH_BACKLOG_CRIT", "health_backlog_crit", "atr health: messages waiting "
+        "in one queue that make it CRIT", default="1000"),
+    Var("ATR_HEALTH_LATENCY_WARN_S", "health_latency_warn_s", "atr health: age of a "
+        "queue's oldest waiting message, in seconds, that makes it WARN", default="300"),
+    Var("ATR_HEALTH_LATENCY_CRIT_S", "health_latency_crit_s", "atr health: the same age "
+        "that makes it CRIT", default="1800"),
+    Var("ATR_HEALTH_DEAD_WARN", "health_dead_warn", "atr health: dead letters in one "
+        "queue that make it WARN", default="1"),
+    Var("ATR_HEALTH_DEAD_CRIT", "health_dead_crit", "atr health: dead letters in one "
+        "queue that make it CRIT", default="100"),
+    Var("ATR_HEALTH_SUSTAIN_S", "health_sustain_s", "atr health: a backlog over its "
+        "threshold counts only after it lasted this many seconds (the runbook's "
+        "'for 5 minutes')", default="300"),
+    Var("ATR_DASHBOARD_USER", "dashboard_user", "user name of the dashboard's HTTP Basic "
+        "login", default="atr"),
+    Var("ATR_DASHBOARD_PASSWORD", "dashboard_password", "password of the dashboard; "
+        "the dashboard refuses to start without one", secret=True),
+    Var("ATR_DASHBOARD_BIND", "dashboard_bind", "host:port the dashboard listens on",
+        default="127.0.0.1:8081"),
     Var("ATR_WORKER1_PROCESSES", "worker1_processes", "override worker1's process count "
         "from the group table (empty = table value)"),
     Var("ATR_WORKER1_THREADS", "worker1_threads", "override worker1's threads per process "
@@ -124,6 +148,16 @@ class Settings:
     ga4_weight_conversions: float
     ga4_promote_score: float
     ga4_refresh_score: float
+    health_backlog_warn: int
+    health_backlog_crit: int
+    health_latency_warn_s: int
+    health_latency_crit_s: int
+    health_dead_warn: int
+    health_dead_crit: int
+    health_sustain_s: int
+    dashboard_user: str
+    dashboard_password: str | None
+    dashboard_bind: str
     worker1_processes: int | None
     worker1_threads: int | None
     worker2_processes: int | None
@@ -143,7 +177,7 @@ class Settings:
                     continue
                 raw = var.default or ""
             try:
-                values[var.field] = _PARSERS[var.name](raw) if raw else None
+                values[var.field] = PARSERS[var.name](raw) if raw else None
             except ValueError as exc:
                 shown = "(hidden)" if var.secret else repr(raw)
                 problems.append(f"{var.name}={shown} is invalid: {exc}")
@@ -213,71 +247,12 @@ def load_doclog_location(environ: Mapping[str, str] | None = None) -> DoclogLoca
         if var.name in ("ATR_DOCLOG_ROOT", "ATR_TZ"):
             raw = env.get(var.name, "").strip() or var.default or ""
             try:
-                values[var.field] = _PARSERS[var.name](raw)
+                values[var.field] = PARSERS[var.name](raw)
             except ValueError as exc:
                 problems.append(f"{var.name}={raw!r} is invalid: {exc}")
     if problems:
         raise ConfigError("invalid settings: " + "; ".join(problems))
     return DoclogLocation(values["doclog_root"], values["tz"])
-
-
-def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The env file (``ATR_ENV_FILE`` or ``./.env.workers``) overlaid by the environment.
-
-    Variables set in the process environment win over the file, as with systemd's
-    ``EnvironmentFile`` followed by ``Environment``.
-    """
-    env = dict(process_environ() if environ is None else environ)
-    named = env.get(ENV_FILE_VARIABLE, "").strip()
-    if named:
-        path = Path(named)
-        if not path.is_file():
-            raise ConfigError(f"{ENV_FILE_VARIABLE}={named!r}: no such file; "
-                              "point it at your .env.workers or unset it")
-    else:
-        path = Path(_DEFAULT_ENV_FILE)
-    if not path.is_file():
-        return env
-    merged = load_env_file(path)
-    merged.update(env)
-    return merged
-
-
-def load_env_file(path: Path) -> dict[str, str]:
-    """Parse a systemd ``EnvironmentFile``: ``NAME=value`` lines, ``#`` comments, quotes."""
-    values: dict[str, str] = {}
-    text = path.read_text(encoding="utf-8")
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith(("#", ";")):
-            continue
-        if stripped.startswith("export "):
-            raise ConfigError(f"{path}:{number}: systemd's EnvironmentFile does not understand "
-                              "'export'; write NAME=value without it")
-        name, sep, value = stripped.partition("=")
-        name = name.strip()
-        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise ConfigError(f"{path}:{number}: expected NAME=value, got {line.strip()[:40]!r}")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[name] = value
-    return values
-
-
-def process_environ() -> dict[str, str]:
-    """A copy of the process environment (the one place that reads it)."""
-    return dict(os.environ)
-
-
-def redact_url(url: str) -> str:
-    """The URL with its password replaced by ``***``, safe for logs and errors."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
 
 
 def _unknown_variables(environ: Mapping[str, str]) -> list[str]:
@@ -302,117 +277,10 @@ def _cross_checks(values: Mapping[str, Any]) -> Iterable[str]:
     weights = [values[f"ga4_weight_{k}"] for k in ("views", "engagement", "conversions")]
     if sum(weights) <= 0:
         yield "ATR_GA4_WEIGHT_* must not all be 0"
+    for name in ("backlog", "latency", "dead"):
+        unit = "_s" if name == "latency" else ""
+        if values[f"health_{name}_warn{unit}"] > values[f"health_{name}_crit{unit}"]:
+            yield (f"ATR_HEALTH_{name.upper()}_WARN{unit.upper()} must not be greater than "
+                   f"ATR_HEALTH_{name.upper()}_CRIT{unit.upper()}")
     if values["ga4_promote_score"] <= values["ga4_refresh_score"]:
         yield "ATR_GA4_PROMOTE_SCORE must be greater than ATR_GA4_REFRESH_SCORE"
-
-
-def _choice(*allowed: str) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        value = raw.lower()
-        if value not in allowed:
-            raise ValueError("expected one of " + ", ".join(allowed))
-        return value
-    return parse
-
-
-def _int(low: int, high: int, unit: str) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ValueError(f"expected a whole number of {unit} from {low} to {high}") from None
-        if not low <= value <= high:
-            raise ValueError(f"expected a whole number of {unit} from {low} to {high}")
-        return value
-    return parse
-
-
-def _float(low: float, high: float) -> Callable[[str], float]:
-    def parse(raw: str) -> float:
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ValueError(f"expected a number from {low:g} to {high:g}") from None
-        if not low <= value <= high:
-            raise ValueError(f"expected a number from {low:g} to {high:g}")
-        return value
-    return parse
-
-
-def _redis_url(raw: str) -> str:
-    parts = urlsplit(raw)
-    if parts.scheme not in ("redis", "rediss", "unix"):
-        raise ValueError("expected redis://host:port/db, rediss://... or unix:///path.sock")
-    if parts.scheme != "unix":
-        if not parts.hostname:
-            raise ValueError("expected a host, as in redis://127.0.0.1:6379/0")
-        try:
-            parts.port  # noqa: B018 -- urlsplit validates the port lazily
-        except ValueError:
-            raise ValueError("the port must be a number from 1 to 65535") from None
-    return raw
-
-
-def _http_url(raw: str) -> str:
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("expected an http(s) URL such as https://example.com/wp-json")
-    return raw.rstrip("/")
-
-
-def _basic_credential(raw: str) -> str:
-    user, sep, password = raw.partition(":")
-    if not sep or not user or not password:
-        raise ValueError("expected user:application-password")
-    return raw
-
-
-def _tz(raw: str) -> str:
-    try:
-        ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError("expected an IANA time zone such as Asia/Seoul") from None
-    return raw
-
-
-def _text(raw: str) -> str:
-    return raw
-
-
-def _cron(raw: str) -> str | None:
-    from croniter import croniter  # only settings with a schedule pay for the import
-
-    if raw.lower() == "off":
-        return None
-    if not croniter.is_valid(raw):
-        raise ValueError("expected a cron expression such as '30 3 * * *' (minute hour "
-                         "day month weekday, optionally seconds last) or off")
-    return raw
-
-
-_PARSERS: Final[Mapping[str, Callable[[str], Any]]] = {
-    "ATR_ENV": _choice("production", "staging", "development"),
-    "REDIS_URL": _redis_url,
-    "ATR_LLM_PROVIDER": _choice("openai", "gemini", "offline"),
-    "OPENAI_API_KEY": _text,
-    "GEMINI_API_KEY": _text,
-    "BRIDGE_BASE": _http_url,
-    "BRIDGE_TOKEN": _basic_credential,
-    "ATR_BG_PATH": Path,
-    "ATR_THUMB_FONT": Path,
-    "ATR_DOCLOG_ROOT": Path,
-    "ATR_DOCLOG_ROTATE_DAYS": _int(1, 3650, "days"),
-    "ATR_TZ": _tz,
-    "ATR_SCHEDULE_DOCLOG_ROTATE": _cron,
-    "ATR_GA4_EXPORT_DIR": Path,
-    "ATR_GA4_WEIGHT_VIEWS": _float(0, 1),
-    "ATR_GA4_WEIGHT_ENGAGEMENT": _float(0, 1),
-    "ATR_GA4_WEIGHT_CONVERSIONS": _float(0, 1),
-    "ATR_GA4_PROMOTE_SCORE": _float(0, 100),
-    "ATR_GA4_REFRESH_SCORE": _float(0, 100),
-    "ATR_WORKER1_PROCESSES": _int(1, 64, "processes"),
-    "ATR_WORKER1_THREADS": _int(1, 256, "threads"),
-    "ATR_WORKER2_PROCESSES": _int(1, 64, "processes"),
-    "ATR_WORKER2_THREADS": _int(1, 256, "threads"),
-}
-

@@ -9,7 +9,6 @@ import pytest
 
 from pipeline.errors import ConfigError
 from pipeline.settings import (
-    _PARSERS,
     VARIABLES,
     Settings,
     load_doclog_location,
@@ -17,6 +16,7 @@ from pipeline.settings import (
     load_settings,
     redact_url,
 )
+from pipeline.settings_parsers import PARSERS
 
 MINIMAL = {"REDIS_URL": "redis://127.0.0.1:6379/0"}
 
@@ -39,7 +39,7 @@ def test_minimal_environment_gives_documented_defaults() -> None:
 
 
 def test_every_variable_has_a_parser_and_a_field() -> None:
-    assert {v.name for v in VARIABLES} == set(_PARSERS)
+    assert {v.name for v in VARIABLES} == set(PARSERS)
     assert [v.field for v in VARIABLES] == [f.name for f in dataclasses.fields(Settings)]
 
 

@@ -1,0 +1,140 @@
+"""Parsers of setting values: text in, typed value out, ValueError saying what is expected."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+__all__ = ["PARSERS"]
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.lower()
+        if value not in allowed:
+            raise ValueError("expected one of " + ", ".join(allowed))
+        return value
+    return parse
+
+
+def _int(low: int, high: int, unit: str) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"expected a whole number of {unit} from {low} to {high}") from None
+        if not low <= value <= high:
+            raise ValueError(f"expected a whole number of {unit} from {low} to {high}")
+        return value
+    return parse
+
+
+def _float(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"expected a number from {low:g} to {high:g}") from None
+        if not low <= value <= high:
+            raise ValueError(f"expected a number from {low:g} to {high:g}")
+        return value
+    return parse
+
+
+def _redis_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("expected redis://host:port/db, rediss://... or unix:///path.sock")
+    if parts.scheme != "unix":
+        if not parts.hostname:
+            raise ValueError("expected a host, as in redis://127.0.0.1:6379/0")
+        try:
+            parts.port  # noqa: B018 -- urlsplit validates the port lazily
+        except ValueError:
+            raise ValueError("the port must be a number from 1 to 65535") from None
+    return raw
+
+
+def _http_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http(s) URL such as https://example.com/wp-json")
+    return raw.rstrip("/")
+
+
+def _basic_credential(raw: str) -> str:
+    user, sep, password = raw.partition(":")
+    if not sep or not user or not password:
+        raise ValueError("expected user:application-password")
+    return raw
+
+
+def _tz(raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("expected an IANA time zone such as Asia/Seoul") from None
+    return raw
+
+
+def _text(raw: str) -> str:
+    return raw
+
+
+def _host_port(raw: str) -> str:
+    host, sep, port = raw.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError("expected host:port, e.g. 127.0.0.1:8081")
+    return raw
+
+
+def _cron(raw: str) -> str | None:
+    from croniter import croniter  # only settings with a schedule pay for the import
+
+    if raw.lower() == "off":
+        return None
+    if not croniter.is_valid(raw):
+        raise ValueError("expected a cron expression such as '30 3 * * *' (minute hour "
+                         "day month weekday, optionally seconds last) or off")
+    return raw
+
+
+#: Variable name -> parser; :data:`pipeline.settings.VARIABLES` lists the same names.
+PARSERS: Final[Mapping[str, Callable[[str], Any]]] = {
+    "ATR_ENV": _choice("production", "staging", "development"),
+    "REDIS_URL": _redis_url,
+    "ATR_LLM_PROVIDER": _choice("openai", "gemini", "offline"),
+    "OPENAI_API_KEY": _text,
+    "GEMINI_API_KEY": _text,
+    "BRIDGE_BASE": _http_url,
+    "BRIDGE_TOKEN": _basic_credential,
+    "ATR_BG_PATH": Path,
+    "ATR_THUMB_FONT": Path,
+    "ATR_DOCLOG_ROOT": Path,
+    "ATR_DOCLOG_ROTATE_DAYS": _int(1, 3650, "days"),
+    "ATR_TZ": _tz,
+    "ATR_SCHEDULE_DOCLOG_ROTATE": _cron,
+    "ATR_GA4_EXPORT_DIR": Path,
+    "ATR_GA4_WEIGHT_VIEWS": _float(0, 1),
+    "ATR_GA4_WEIGHT_ENGAGEMENT": _float(0, 1),
+    "ATR_GA4_WEIGHT_CONVERSIONS": _float(0, 1),
+    "ATR_GA4_PROMOTE_SCORE": _float(0, 100),
+    "ATR_GA4_REFRESH_SCORE": _float(0, 100),
+    "ATR_HEALTH_BACKLOG_WARN": _int(1, 10_000_000, "messages"),
+    "ATR_HEALTH_BACKLOG_CRIT": _int(1, 10_000_000, "messages"),
+    "ATR_HEALTH_LATENCY_WARN_S": _int(1, 7 * 86400, "seconds"),
+    "ATR_HEALTH_LATENCY_CRIT_S": _int(1, 7 * 86400, "seconds"),
+    "ATR_HEALTH_DEAD_WARN": _int(1, 10_000_000, "messages"),
+    "ATR_HEALTH_DEAD_CRIT": _int(1, 10_000_000, "messages"),
+    "ATR_HEALTH_SUSTAIN_S": _int(0, 86400, "seconds"),
+    "ATR_DASHBOARD_USER": _text,
+    "ATR_DASHBOARD_PASSWORD": _text,
+    "ATR_DASHBOARD_BIND": _host_port,
+    "ATR_WORKER1_PROCESSES": _int(1, 64, "processes"),
+    "ATR_WORKER1_THREADS": _int(1, 256, "threads"),
+    "ATR_WORKER2_PROCESSES": _int(1, 64, "processes"),
+    "ATR_WORKER2_THREADS": _int(1, 256, "threads"),
+}
