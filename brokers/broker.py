@@ -17,10 +17,12 @@ from dramatiq.middleware import (
 
 from brokers.groups import WorkerGroup
 from middleware.doclog import Doclog
+from middleware.heartbeat import Heartbeat
 from middleware.permanent import PermanentFailures
+from middleware.systemd_notify import SystemdNotify
 from pipeline.doclog import DoclogWriter
 from pipeline.redact import Redactor
-from pipeline.settings import Settings
+from pipeline.settings import Settings, process_environ
 
 __all__ = ["DEFAULT_MAX_RETRIES", "build_broker"]
 
@@ -59,10 +61,20 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
         ),
         CurrentMessage(),
         PermanentFailures(),
+        # Names this worker process's group in Redis while its threads live, so
+        # atr health can count live processes per group; a no-op in producers.
+        Heartbeat(group.name if group else None),
     ]
     # The project's other middleware (LLM rate limit, ImageMagick policy,
     # Sentry, Prometheus) is appended here, in this order, by the issues that
     # build it; nothing is added anywhere else.
+    if group is not None:
+        # systemd readiness/watchdog (Type=notify units in ops/systemd/): READY
+        # once all the group's processes booted, WATCHDOG while their threads
+        # live, STOPPING on shutdown. A no-op unless systemd set NOTIFY_SOCKET.
+        # It counts the processes the dramatiq master really runs, so the
+        # group's shape includes the ATR_<GROUP>_PROCESSES/_THREADS overrides.
+        middleware.append(SystemdNotify(process_environ(), _effective_shape(settings, group)))
     client = redis.Redis.from_url(
         settings.redis_url,
         socket_connect_timeout=_CONNECT_TIMEOUT_S,
@@ -73,3 +85,10 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
     )
     # RedisBroker.__init__ is unannotated in dramatiq 2.2.
     return RedisBroker(client=client, middleware=middleware)  # type: ignore[no-untyped-call]
+
+
+def _effective_shape(settings: Settings, group: WorkerGroup) -> WorkerGroup:
+    """The group with the per-host process/thread overrides applied, as ``atr worker`` runs it."""
+    processes: int | None = getattr(settings, f"{group.name}_processes", None)
+    threads: int | None = getattr(settings, f"{group.name}_threads", None)
+    return group.with_shape(processes, threads)
