@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ping", help="send a canary to queues and wait for the workers' answer")
     p.add_argument("queues", nargs="*", metavar="QUEUE", help="default: every queue")
+    p.add_argument("--group", help="every queue of this worker group (worker1 or worker2)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait (default 30)")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(handler=_cmd_ping)
@@ -98,6 +99,10 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_config)
 
     doclog_cli.add_parsers(sub)
+    from ops import health as health_cli
+    health_cli.add_parsers(sub)
+    from ops import dashboard as dashboard_cli
+    dashboard_cli.add_parsers(sub)
 
     p = sub.add_parser("demo", help="run the whole pipeline on embedded defaults")
     p.set_defaults(handler=_cmd_demo)
@@ -211,7 +216,10 @@ def _parse_payload(text: str) -> dict[str, Any]:
 
 
 def _cmd_ping(args: argparse.Namespace) -> int:
-    queues = args.queues or list(names.ALL_QUEUES)
+    if args.group and args.queues:
+        raise AtrError("give queues or --group, not both")
+    queues = list(get_group(args.group).queue_names) if args.group \
+        else args.queues or list(names.ALL_QUEUES)
     unknown = [q for q in queues if q not in names.ALL_QUEUES]
     if unknown:
         raise AtrError(f"unknown queue {unknown[0]!r}; queues: {', '.join(names.ALL_QUEUES)}")
