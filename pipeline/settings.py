@@ -114,6 +114,18 @@ VARIABLES: Final[tuple[Var, ...]] = (
         "the dashboard refuses to start without one", secret=True),
     Var("ATR_DASHBOARD_BIND", "dashboard_bind", "host:port the dashboard listens on",
         default="127.0.0.1:8081"),
+    Var("SENTRY_DSN", "sentry_dsn", "Sentry DSN; when set, a message that finally fails "
+        "(dead or rejected) is reported once, tagged with group, queue, actor and post",
+        secret=True),
+    Var("ATR_METRICS_BIND", "metrics_bind", "address the Prometheus exporters listen on",
+        default="127.0.0.1"),
+    Var("ATR_METRICS_WORKER1_PORT", "metrics_worker1_port", "Prometheus port of worker1 "
+        "(0 = no exporter)", default="9191"),
+    Var("ATR_METRICS_WORKER2_PORT", "metrics_worker2_port", "Prometheus port of worker2 "
+        "(0 = no exporter); two groups on one host need different ports", default="9192"),
+    Var("ATR_METRICS_DIR", "metrics_dir", "directory for the exporters' multiprocess "
+        "files; each group uses its own subdirectory (empty = the unit's "
+        "RuntimeDirectory, else the temp dir)"),
     Var("ATR_WORKER1_PROCESSES", "worker1_processes", "override worker1's process count "
         "from the group table (empty = table value)"),
     Var("ATR_WORKER1_THREADS", "worker1_threads", "override worker1's threads per process "
@@ -158,6 +170,11 @@ class Settings:
     dashboard_user: str
     dashboard_password: str | None
     dashboard_bind: str
+    sentry_dsn: str | None
+    metrics_bind: str
+    metrics_worker1_port: int | None
+    metrics_worker2_port: int | None
+    metrics_dir: Path | None
     worker1_processes: int | None
     worker1_threads: int | None
     worker2_processes: int | None

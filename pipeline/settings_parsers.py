@@ -91,6 +91,12 @@ def _host_port(raw: str) -> str:
     return raw
 
 
+def _port_or_off(raw: str) -> int | None:
+    if not raw.isdigit() or not 0 <= int(raw) <= 65535:
+        raise ValueError("expected a port from 1 to 65535, or 0 for none")
+    return int(raw) or None
+
+
 def _cron(raw: str) -> str | None:
     from croniter import croniter  # only settings with a schedule pay for the import
 
@@ -133,6 +139,11 @@ PARSERS: Final[Mapping[str, Callable[[str], Any]]] = {
     "ATR_DASHBOARD_USER": _text,
     "ATR_DASHBOARD_PASSWORD": _text,
     "ATR_DASHBOARD_BIND": _host_port,
+    "SENTRY_DSN": _http_url,
+    "ATR_METRICS_BIND": _text,
+    "ATR_METRICS_WORKER1_PORT": _port_or_off,
+    "ATR_METRICS_WORKER2_PORT": _port_or_off,
+    "ATR_METRICS_DIR": Path,
     "ATR_WORKER1_PROCESSES": _int(1, 64, "processes"),
     "ATR_WORKER1_THREADS": _int(1, 256, "threads"),
     "ATR_WORKER2_PROCESSES": _int(1, 64, "processes"),
