@@ -18,7 +18,9 @@ from dramatiq.middleware import (
 from brokers.groups import WorkerGroup
 from middleware.doclog import Doclog
 from middleware.heartbeat import Heartbeat
+from middleware.metrics import metrics_middleware
 from middleware.permanent import PermanentFailures
+from middleware.sentry import Sentry
 from middleware.systemd_notify import SystemdNotify
 from pipeline.doclog import DoclogWriter
 from pipeline.redact import Redactor
@@ -49,6 +51,12 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
         # reverse): Retries has then decided whether a failure is final, and a
         # message skipped by any later middleware is still recorded.
         Doclog(writer, group.name if group else None),
+        # Sentry (only when SENTRY_DSN is set): one event per message that
+        # finally fails. Second, not appended with the others below: like
+        # Doclog it must come before Retries so that its after-hook sees
+        # Retries' decision (message.failed) and skips attempts that will retry.
+        Sentry(settings.sentry_dsn, group=group.name if group else None,
+               environment=settings.env, secrets=settings.secrets()),
         AgeLimit(),
         TimeLimit(),
         ShutdownNotifications(),
@@ -66,8 +74,8 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
         Heartbeat(group.name if group else None),
     ]
     # The project's other middleware (LLM rate limit, ImageMagick policy,
-    # Sentry, Prometheus) is appended here, in this order, by the issues that
-    # build it; nothing is added anywhere else.
+    # Prometheus) is appended here, in this order, by the issues that build
+    # it; nothing is added anywhere else. (Sentry is the exception: see above.)
     if group is not None:
         # systemd readiness/watchdog (Type=notify units in ops/systemd/): READY
         # once all the group's processes booted, WATCHDOG while their threads
@@ -75,6 +83,14 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
         # It counts the processes the dramatiq master really runs, so the
         # group's shape includes the ATR_<GROUP>_PROCESSES/_THREADS overrides.
         middleware.append(SystemdNotify(process_environ(), _effective_shape(settings, group)))
+        # Prometheus (ATR_METRICS_*): Dramatiq's message metrics and the queue
+        # gauges on the group's own port and directory (under the unit's
+        # RuntimeDirectory unless ATR_METRICS_DIR is set). None when the port is
+        # 0. Inert until a dramatiq CLI worker process boots: producers and
+        # in-process Workers never make a directory or open a port.
+        metrics = metrics_middleware(settings, group, process_environ())
+        if metrics is not None:
+            middleware.append(metrics)
     client = redis.Redis.from_url(
         settings.redis_url,
         socket_connect_timeout=_CONNECT_TIMEOUT_S,

@@ -46,6 +46,10 @@ def clean_env(tmp_path: Path) -> dict[str, str]:
                                                       "BRIDGE_TOKEN")}
     env["NO_PROXY"] = "127.0.0.1,localhost"
     env["ATR_DOCLOG_ROOT"] = str(tmp_path / "logs")
+    # No Prometheus exporter unless a test asks for one: the default ports
+    # (9191/9192) belong to the host, and concurrent tests would fight for them.
+    env["ATR_METRICS_WORKER1_PORT"] = "0"
+    env["ATR_METRICS_WORKER2_PORT"] = "0"
     return env
 
 

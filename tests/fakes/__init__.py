@@ -1,0 +1,1 @@
+"""Real local HTTP servers that stand in for external APIs in tests."""
