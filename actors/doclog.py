@@ -1,10 +1,16 @@
-"""Actors of the ``doclog`` queue (worker2): evidence upkeep."""
+"""Actors of the ``doclog`` queue (worker2): rotation of this host's doclog.
+
+The doclog is written on the host of each group, so each group rotates its
+own: ``doclog_rotate`` here, ``doclog_rotate_worker1`` in :mod:`actors.high`.
+The scheduler enqueues both daily; both run :func:`rotate_here`.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any, Final
 
 from actors.base import job
 from brokers.boot import current_settings
@@ -13,17 +19,26 @@ from pipeline.errors import PayloadError
 from pipeline.names import QUEUE_DOCLOG
 from pipeline.rotate import rotate
 
-__all__ = ["doclog_rotate"]
+__all__ = ["ROTATE_OPTIONS", "doclog_rotate", "rotate_here"]
 
 logger = logging.getLogger(__name__)
 
 
-@job(queue=QUEUE_DOCLOG, max_retries=3, time_limit=30 * 60_000)
+#: Options of every rotation actor.
+ROTATE_OPTIONS: Final[dict[str, Any]] = {"max_retries": 3, "time_limit": 30 * 60_000}
+
+
+@job(queue=QUEUE_DOCLOG, **ROTATE_OPTIONS)
 def doclog_rotate(dry_run: bool = False) -> None:
     """Compress finished doclog days and delete those past ``ATR_DOCLOG_ROTATE_DAYS``.
 
     Payload: ``{"dry_run": false}``. Idempotent; enqueued daily by the scheduler.
     """
+    rotate_here(dry_run)
+
+
+def rotate_here(dry_run: bool) -> None:
+    """Rotate the doclog under this process's ATR_DOCLOG_ROOT and report it."""
     if not isinstance(dry_run, bool):
         raise PayloadError(f"dry_run must be true or false, got {dry_run!r}")
     settings = current_settings()

@@ -98,7 +98,7 @@ GROUPS: Final[Mapping[str, WorkerGroup]] = {
         processes=2,
         threads=6,
         shutdown_timeout_s=120,
-        actor_modules=(),
+        actor_modules=("actors.high",),
     ),
     "worker2": WorkerGroup(
         name="worker2",

@@ -73,15 +73,15 @@ def _rotate_stream(root: Path, stream_dir: Path, today: date, oldest_kept: date,
         relative = str(path.relative_to(root))
         try:
             if day < oldest_kept:
-                report.deleted.append(relative)
                 if not dry_run:
                     path.unlink(missing_ok=True)
+                report.deleted.append(relative)
             elif day < today and not match.group(2):
-                report.compressed.append(relative)
                 if not dry_run:
                     before, after = _compress(path)
                     report.bytes_before += before
                     report.bytes_after += after
+                report.compressed.append(relative)
         except OSError as exc:
             report.errors.append(f"{relative}: {exc.strerror or exc}")
 
@@ -110,8 +110,8 @@ def _expire_snapshots(root: Path, snapshot_dir: Path, keep_days: int, dry_run: b
         relative = str(path.relative_to(root))
         try:
             if path.stat().st_mtime < cutoff:
-                report.deleted.append(relative)
                 if not dry_run:
                     path.unlink(missing_ok=True)
+                report.deleted.append(relative)
         except OSError as exc:
             report.errors.append(f"{relative}: {exc.strerror or exc}")

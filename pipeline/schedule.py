@@ -34,9 +34,10 @@ def scheduled_jobs(settings: Settings) -> tuple[ScheduledJob, ...]:
     """The jobs enabled by the settings (a schedule set to ``off`` is left out)."""
     jobs = []
     if settings.schedule_doclog_rotate:
-        jobs.append(ScheduledJob("doclog_rotate", "doclog_rotate",
-                                 settings.schedule_doclog_rotate,
-                                 "ATR_SCHEDULE_DOCLOG_ROTATE"))
+        # Each group's host keeps its own doclog, so each rotates its own.
+        for actor in ("doclog_rotate", "doclog_rotate_worker1"):
+            jobs.append(ScheduledJob(actor, actor, settings.schedule_doclog_rotate,
+                                     "ATR_SCHEDULE_DOCLOG_ROTATE"))
     return tuple(jobs)
 
 

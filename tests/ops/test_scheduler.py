@@ -7,6 +7,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 import redis
 
 from brokers.boot import producer_broker
+from ops.redis_server import free_port
 from ops.scheduler import TICK_OPTION, Scheduler, claim_key
 from ops.supervise import atr_executable
 from pipeline.schedule import ScheduledJob, next_tick, scheduled_jobs
@@ -28,9 +30,11 @@ def queued_ticks(client: redis.Redis, queue: str) -> Counter[str]:
     return Counter(m["options"][TICK_OPTION] for m in messages)
 
 
-def test_rotation_is_scheduled_daily_by_default_and_can_be_turned_off() -> None:
-    (job,) = scheduled_jobs(Settings.from_env({"REDIS_URL": "redis://h:1/0"}))
-    assert (job.actor, job.cron) == ("doclog_rotate", "30 3 * * *")
+def test_rotation_is_scheduled_daily_on_each_host_by_default_and_can_be_turned_off() -> None:
+    jobs = scheduled_jobs(Settings.from_env({"REDIS_URL": "redis://h:1/0"}))
+    assert [(j.actor, j.cron) for j in jobs] == [("doclog_rotate", "30 3 * * *"),
+                                                  ("doclog_rotate_worker1", "30 3 * * *")]
+    (job, _) = jobs
     assert next_tick(job.cron, datetime(2026, 11, 26, 4, 0, tzinfo=SEOUL)) == \
         datetime(2026, 11, 27, 3, 30, tzinfo=SEOUL)
     assert scheduled_jobs(Settings.from_env({"REDIS_URL": "redis://h:1/0",
@@ -73,7 +77,8 @@ def test_two_scheduler_processes_enqueue_each_tick_once(
     claims = redis_client.keys("atr:schedule:doclog_rotate:*")
     assert len(claims) == len(ticks)
     # Both processes were really running and competing for the ticks.
-    assert all("started with 1 job(s)" in out for out in outputs), outputs
+    assert all("started with 2 job(s)" in out for out in outputs), outputs
+    assert queued_ticks(redis_client, "high") == ticks  # worker1's rotation, same ticks
 
 
 def test_schedule_lists_next_ticks(worker_env: dict[str, str], tmp_path: Path) -> None:
@@ -81,9 +86,8 @@ def test_schedule_lists_next_ticks(worker_env: dict[str, str], tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     listing = json.loads(result.stdout)
     assert listing["tz"] == "Asia/Seoul"
-    (job,) = listing["jobs"]
-    assert job["job"] == "doclog_rotate"
-    assert all(t.endswith("T03:30:00+09:00") for t in job["next"])
+    assert [job["job"] for job in listing["jobs"]] == ["doclog_rotate", "doclog_rotate_worker1"]
+    assert all(t.endswith("T03:30:00+09:00") for job in listing["jobs"] for t in job["next"])
 
 
 def test_invalid_schedule_is_one_line(worker_env: dict[str, str], tmp_path: Path) -> None:
@@ -93,3 +97,44 @@ def test_invalid_schedule_is_one_line(worker_env: dict[str, str], tmp_path: Path
     assert "ATR_SCHEDULE_DOCLOG_ROTATE='every day' is invalid: expected a cron expression" \
         in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_scheduler_rides_out_a_redis_outage(clean_env: dict[str, str], tmp_path: Path) -> None:
+    port = free_port()
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", str(tmp_path)]
+    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    client = redis.Redis(port=port, decode_responses=True)
+    env = {**clean_env, "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+           "ATR_SCHEDULE_DOCLOG_ROTATE": "* * * * * *"}
+    scheduler = subprocess.Popen([atr_executable(), "scheduler"], env=env, cwd=tmp_path,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(lambda: sum(queued_ticks(client, "doclog").values()) >= 2)
+        server.terminate()
+        server.wait(timeout=10)
+        time.sleep(3)  # several ticks come due while Redis is down
+        assert scheduler.poll() is None, "the scheduler died with Redis"
+        server = subprocess.Popen(argv, stdout=subprocess.DEVNULL)  # empty again: no --save
+        wait_for(lambda: sum(queued_ticks(client, "doclog").values()) >= 2)
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+        output = scheduler.communicate(timeout=30)[0]
+        server.terminate()
+        server.wait(timeout=10)
+    assert scheduler.returncode == 0, output
+    assert output.count("Redis is unreachable") == 1, output
+    assert "Redis is reachable again" in output
+    assert "Traceback" not in output
+
+
+def wait_for(done: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if done():
+                return
+        except redis.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("condition not reached")
