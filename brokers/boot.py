@@ -16,7 +16,9 @@ from actors import canary
 from actors.base import declare_module
 from brokers.broker import build_broker
 from brokers.groups import GROUPS, WorkerGroup, get_group
+from pipeline import log_redaction
 from pipeline.errors import AtrError, ConfigError
+from pipeline.redact import Redactor
 from pipeline.settings import Settings, load_settings
 
 __all__ = [
@@ -48,6 +50,9 @@ def boot_group(name: str) -> RedisBroker:
         logger.critical("%s: %s", name, exc)
         raise SystemExit(2) from None
     broker = build_broker(settings, group)
+    # The journal gets the same scrubbing as the doclog: Dramatiq logs failed
+    # messages with their arguments and exception text.
+    log_redaction.install(Redactor(settings.secrets()))
     dramatiq.set_broker(broker)
     _current_group = group
     _current_settings = settings

@@ -243,10 +243,13 @@ def _cmd_scheduler(args: argparse.Namespace) -> int:
 
     from brokers.boot import producer_broker
     from ops.scheduler import Scheduler
+    from pipeline import log_redaction
+    from pipeline.redact import Redactor
     from pipeline.schedule import scheduled_jobs
 
     logging.getLogger().setLevel(logging.INFO)
     settings = load_settings()
+    log_redaction.install(Redactor(settings.secrets()))
     check_redis(settings)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
