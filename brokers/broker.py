@@ -15,7 +15,7 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
-from brokers.groups import WorkerGroup
+from brokers.groups import WorkerGroup, shaped
 from middleware.doclog import Doclog
 from middleware.heartbeat import Heartbeat
 from middleware.metrics import metrics_middleware
@@ -82,7 +82,7 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
         # live, STOPPING on shutdown. A no-op unless systemd set NOTIFY_SOCKET.
         # It counts the processes the dramatiq master really runs, so the
         # group's shape includes the ATR_<GROUP>_PROCESSES/_THREADS overrides.
-        middleware.append(SystemdNotify(process_environ(), _effective_shape(settings, group)))
+        middleware.append(SystemdNotify(process_environ(), shaped(group, settings)))
         # Prometheus (ATR_METRICS_*): Dramatiq's message metrics and the queue
         # gauges on the group's own port and directory (under the unit's
         # RuntimeDirectory unless ATR_METRICS_DIR is set). None when the port is
@@ -102,9 +102,3 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
     # RedisBroker.__init__ is unannotated in dramatiq 2.2.
     return RedisBroker(client=client, middleware=middleware)  # type: ignore[no-untyped-call]
 
-
-def _effective_shape(settings: Settings, group: WorkerGroup) -> WorkerGroup:
-    """The group with the per-host process/thread overrides applied, as ``atr worker`` runs it."""
-    processes: int | None = getattr(settings, f"{group.name}_processes", None)
-    threads: int | None = getattr(settings, f"{group.name}_threads", None)
-    return group.with_shape(processes, threads)

@@ -22,8 +22,9 @@ from typing import Final
 
 from pipeline import names
 from pipeline.errors import UnknownGroupError
+from pipeline.settings import Settings
 
-__all__ = ["GROUPS", "QueueWeight", "WorkerGroup", "get_group", "group_of_queue"]
+__all__ = ["GROUPS", "QueueWeight", "WorkerGroup", "get_group", "group_of_queue", "shaped"]
 
 
 @dataclass(frozen=True)
@@ -141,3 +142,10 @@ def group_of_queue(queue: str) -> WorkerGroup:
             return group
     raise UnknownGroupError(f"no worker group consumes queue {queue!r}; "
                             f"queues: {', '.join(names.ALL_QUEUES)}")
+
+
+def shaped(group: WorkerGroup, settings: Settings) -> WorkerGroup:
+    """The group as this host runs it: ``ATR_<GROUP>_PROCESSES`` / ``_THREADS`` applied."""
+    processes: int | None = getattr(settings, f"{group.name}_processes", None)
+    threads: int | None = getattr(settings, f"{group.name}_threads", None)
+    return group.with_shape(processes, threads)

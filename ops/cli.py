@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import redis
 
-from brokers.groups import GROUPS, WorkerGroup, get_group
+from brokers.groups import GROUPS, WorkerGroup, get_group, shaped
 from ops import doclog_cli
 from ops.console import render_table
 from pipeline import names
@@ -138,7 +138,7 @@ def _group_dict(group: WorkerGroup) -> dict[str, Any]:
 def _cmd_worker(args: argparse.Namespace) -> int:
     group = get_group(args.group)
     settings = load_settings()
-    group = group.with_shape(*_shape_overrides(settings, group.name))
+    group = shaped(group, settings)
     argv = group.dramatiq_argv(_dramatiq_executable())
     if args.dry_run:
         print(shlex.join(argv))
@@ -147,12 +147,6 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(argv[0], argv)  # noqa: S606 -- replaces this process: systemd sees dramatiq
-
-
-def _shape_overrides(settings: Settings, group: str) -> tuple[int | None, int | None]:
-    processes: int | None = getattr(settings, f"{group}_processes", None)
-    threads: int | None = getattr(settings, f"{group}_threads", None)
-    return processes, threads
 
 
 def _dramatiq_executable() -> str:

@@ -20,7 +20,7 @@ from typing import Final
 from dramatiq.brokers.redis import RedisBroker
 
 from brokers.boot import producer_broker
-from brokers.groups import GROUPS
+from brokers.groups import GROUPS, shaped
 from brokers.producer import send
 from ops.doclog_view import format_record
 from ops.ping import ping_queues, render_results
@@ -116,8 +116,7 @@ def _rotate_dry_run(broker: RedisBroker, settings: Settings) -> str:
 def _running(group: str, settings: Settings, env: dict[str, str],
              logdir: Path) -> Iterator[GroupProcess]:
     process = GroupProcess(group, env, logdir / f"{group}.log").start()
-    spec = GROUPS[group].with_shape(getattr(settings, f"{group}_processes"),
-                                    getattr(settings, f"{group}_threads"))
+    spec = shaped(GROUPS[group], settings)
     print(f"==> booting {group} with the dramatiq CLI: {spec.processes} processes x "
           f"{spec.threads} threads on queues {', '.join(spec.queue_names)}")
     try:

@@ -41,7 +41,7 @@ from typing import Any, Final
 
 import redis
 
-from brokers.groups import GROUPS, WorkerGroup
+from brokers.groups import GROUPS, WorkerGroup, shaped
 from middleware.doclog import write_errors_key
 from middleware.heartbeat import heartbeat_pattern
 from ops.console import render_table
@@ -175,7 +175,7 @@ def collect(client: redis.Redis, settings: Settings, groups: Sequence[WorkerGrou
                    json.dumps({"count": snapshot.count, "grew_at": snapshot.grew_at}))
         group_obs.append(GroupObservation(
             name=group.name, live=live[group.name],
-            expected=_expected_processes(settings, group), doclog_errors=snapshot.count,
+            expected=shaped(group, settings).processes, doclog_errors=snapshot.count,
             doclog_grew_at=snapshot.grew_at))
     writes.execute()
     return Observations(now, tuple(queue_obs), tuple(group_obs), schedulers)
@@ -219,11 +219,6 @@ def _age(head: str | None, now: float) -> float | None:
     except (ValueError, TypeError, AttributeError):
         return None  # not a Dramatiq message: nothing to say about its age
     return max(0.0, now - due_ms / 1000) if due_ms > 0 else None
-
-
-def _expected_processes(settings: Settings, group: WorkerGroup) -> int:
-    override: int | None = getattr(settings, f"{group.name}_processes", None)
-    return override or group.processes
 
 
 def report_dict(observations: Observations, report: Report) -> dict[str, Any]:
