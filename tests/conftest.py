@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,3 +66,13 @@ def _no_global_broker() -> Iterator[None]:
     """Each test starts without a global Dramatiq broker (actors bind explicitly)."""
     yield
     dramatiq.broker.global_broker = None
+
+
+@pytest.fixture
+def notify_socket() -> Iterator[tuple[str, socket.socket]]:
+    """A real systemd notify socket (AF_UNIX datagram) at a short path: (path, socket)."""
+    with tempfile.TemporaryDirectory(prefix="atr-sd-", dir="/tmp") as name:
+        path = os.path.join(name, "notify")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.bind(path)
+            yield path, sock

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -79,3 +80,13 @@ def wait_lines(root: Path, stream: str, done: Callable[[Lines], bool],
 def ends_with(event: str) -> Callable[[Lines], bool]:
     """A ``done`` test for :func:`wait_lines`: the last line is ``event``."""
     return lambda lines: bool(lines) and lines[-1]["event"] == event
+
+
+def receive_notification(sock: socket.socket, timeout: float) -> dict[str, str] | None:
+    """The next sd_notify datagram as a dict, or None when none comes within ``timeout``."""
+    sock.settimeout(timeout)
+    try:
+        data = sock.recv(4096)
+    except TimeoutError:
+        return None
+    return dict(line.split("=", 1) for line in data.decode().splitlines())

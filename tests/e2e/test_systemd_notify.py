@@ -7,37 +7,16 @@ unit with ``WatchdogSec=`` would, and starts ``atr worker worker1``.
 
 from __future__ import annotations
 
-import os
 import socket
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from ops.supervise import GroupProcess
+from tests.helpers import receive_notification
 
 _READY_LINE = "Worker process is ready for action."
 
 
-@pytest.fixture
-def notify_socket() -> Iterator[tuple[str, socket.socket]]:
-    """A bound AF_UNIX datagram socket at a short path (systemd's /run/systemd/notify)."""
-    with tempfile.TemporaryDirectory(prefix="atr-sd-", dir="/tmp") as name:
-        path = os.path.join(name, "notify")
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-            sock.bind(path)
-            yield path, sock
-
-
-def next_message(sock: socket.socket, timeout: float) -> dict[str, str] | None:
-    sock.settimeout(timeout)
-    try:
-        data = sock.recv(4096)
-    except TimeoutError:
-        return None
-    return dict(line.split("=", 1) for line in data.decode().splitlines())
 
 
 def children(pid: int) -> set[int]:
@@ -61,7 +40,7 @@ def test_ready_after_every_process_booted_watchdog_while_running_stopping_on_sig
         deadline = time.monotonic() + 60
         while not any("READY" in m for m in received) and time.monotonic() < deadline:
             assert group.poll() is None, group.log_text()
-            message = next_message(sock, 1)
+            message = receive_notification(sock, 1)
             if message is not None:
                 received.append(message)
         (ready,) = [m for m in received if "READY" in m]
@@ -76,7 +55,7 @@ def test_ready_after_every_process_booted_watchdog_while_running_stopping_on_sig
 
         pings = 0
         while pings < 4 and time.monotonic() < deadline:
-            message = next_message(sock, 1)
+            message = receive_notification(sock, 1)
             if message is not None:
                 received.append(message)
                 pings += "WATCHDOG" in message
@@ -86,7 +65,7 @@ def test_ready_after_every_process_booted_watchdog_while_running_stopping_on_sig
         assert group.log_text().count(_READY_LINE) == 2, group.log_text()
 
         assert group.stop() == 0, group.log_text()
-    while (message := next_message(sock, 0.5)) is not None:
+    while (message := receive_notification(sock, 0.5)) is not None:
         received.append(message)
     stopping = [m for m in received if "STOPPING" in m]
     assert len(stopping) == 2, received  # one per worker process

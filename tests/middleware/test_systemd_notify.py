@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,34 +15,17 @@ from brokers.broker import build_broker
 from brokers.groups import get_group
 from middleware.systemd_notify import GroupBootState, SystemdNotify
 from pipeline.settings import Settings
+from tests.helpers import receive_notification
 
 _WATCHDOG_USEC = 200_000  # pings every 0.1 s
 
 
-@pytest.fixture
-def receiver() -> Iterator[tuple[str, socket.socket]]:
-    """A real notify socket (the systemd side), at a short path."""
-    with tempfile.TemporaryDirectory(prefix="atr-sd-", dir="/tmp") as name:
-        path = os.path.join(name, "notify")
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-            sock.bind(path)
-            yield path, sock
-
-
-def receive(sock: socket.socket, timeout: float) -> dict[str, str] | None:
-    """The next notification as a dict, or None when none comes within ``timeout``."""
-    sock.settimeout(timeout)
-    try:
-        data = sock.recv(4096)
-    except TimeoutError:
-        return None
-    return dict(line.split("=", 1) for line in data.decode().splitlines())
 
 
 def wait_for(sock: socket.socket, key: str, timeout: float = 15) -> dict[str, str]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        message = receive(sock, 1)
+        message = receive_notification(sock, 1)
         if message is not None and key in message:
             return message
     raise AssertionError(f"no {key} notification arrived")
@@ -101,9 +82,9 @@ def test_a_broken_notify_socket_never_stops_a_worker(
 
 
 def test_ready_then_watchdog_only_while_every_thread_lives_then_stopping(
-        redis_url: str, tmp_path: Path, receiver: tuple[str, socket.socket],
+        redis_url: str, tmp_path: Path, notify_socket: tuple[str, socket.socket],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    path, sock = receiver
+    path, sock = notify_socket
     # The systemd side of the environment; build_broker reads it like a worker does.
     monkeypatch.setenv("NOTIFY_SOCKET", path)
     monkeypatch.setenv("WATCHDOG_USEC", str(_WATCHDOG_USEC))
@@ -130,9 +111,9 @@ def test_ready_then_watchdog_only_while_every_thread_lives_then_stopping(
         consumer.stop()
         consumer.join(timeout=10)
         assert not consumer.is_alive()
-        while receive(sock, 0.05) is not None:  # drop pings sent before it died
+        while receive_notification(sock, 0.05) is not None:  # drop pings sent before it died
             pass
-        assert receive(sock, 10 * _WATCHDOG_USEC / 1e6) is None, "pings went on"
+        assert receive_notification(sock, 10 * _WATCHDOG_USEC / 1e6) is None, "pings went on"
     finally:
         worker.stop()
         broker.close()
