@@ -71,3 +71,41 @@ def test_bad_payload_is_rejected_with_the_reason(broker: RedisBroker, logs: Path
     send(broker, "doclog_rotate", {"dry_run": "yes"})
     lines = wait_lines(logs, "doclog_rotate", ends_with("rejected"))
     assert lines[-1]["error"] == "PayloadError: dry_run must be true or false, got 'yes'"
+
+
+def test_a_failing_rotation_is_retried_then_dead_lettered_with_its_lines(
+        broker: RedisBroker, logs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Fault injection: the disk under the doclog fails on the first attempt of
+    # one message and on every attempt of another.
+    import actors.doclog
+
+    failures = {"flaky": 1, "broken": 99}
+
+    def failing_rotate(root: Path, today: object, keep_days: int, *, dry_run: bool = False,
+                       now: float | None = None) -> object:
+        key = "flaky" if dry_run else "broken"
+        if failures[key] > 0:
+            failures[key] -= 1
+            raise OSError(5, "Input/output error", str(root))
+        return real_rotate(root, today, keep_days, dry_run=dry_run)  # type: ignore[arg-type]
+
+    real_rotate = actors.doclog.rotate
+    monkeypatch.setattr(actors.doclog, "rotate", failing_rotate)
+    for actor in broker.actors.values():
+        if actor.actor_name == "doclog_rotate":
+            actor.options.update(min_backoff=10, max_backoff=50)
+    flaky = send(broker, "doclog_rotate", {"dry_run": True}).message_id
+    broken = send(broker, "doclog_rotate", {}).message_id
+
+    def finished(lines: list[dict[str, object]]) -> bool:
+        ends = {(ln["message_id"], ln["event"]) for ln in lines}
+        return (flaky, "succeeded") in ends and (broken, "dead") in ends
+
+    lines = wait_lines(logs, "doclog_rotate", finished, timeout=60)
+    steps = {mid: [(ln["event"], ln["attempt"]) for ln in lines if ln["message_id"] == mid
+                   and ln["event"] != "doclog.rotated"] for mid in (flaky, broken)}
+    assert steps[flaky] == [("started", 1), ("failed", 1), ("started", 2), ("succeeded", 2)]
+    assert steps[broken] == [step for n in (1, 2, 3) for step in (("started", n), ("failed", n))
+                             ] + [("started", 4), ("dead", 4)]
+    (dead,) = [ln for ln in lines if ln["message_id"] == broken and ln["event"] == "dead"]
+    assert str(dead["error"]).startswith("OSError: [Errno 5] Input/output error")
