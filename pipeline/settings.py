@@ -73,6 +73,12 @@ VARIABLES: Final[tuple[Var, ...]] = (
     Var("ATR_BG_PATH", "bg_path", "background image of the featured-image thumbnails"),
     Var("ATR_THUMB_FONT", "thumb_font", "single-face Korean font file for thumbnail titles, "
         "e.g. /usr/share/fonts/truetype/nanum/NanumGothicBold.ttf"),
+    Var("ATR_THUMB_SIZE", "thumb_size", "featured-image size as WIDTHxHEIGHT in pixels",
+        default="1200x630"),
+    Var("ATR_THUMB_FORMAT", "thumb_format", "featured-image format: jpeg or webp "
+        "(webp needs the WEBP coder allowed by the ImageMagick policy)", default="jpeg"),
+    Var("ATR_THUMB_OUT_DIR", "thumb_out_dir", "directory the thumbnail actor writes "
+        "rendered images to", default="data/thumbnails"),
     Var("ATR_DOCLOG_ROOT", "doclog_root", "directory of the NDJSON evidence and snapshot "
         "CSVs (relative paths are relative to the working directory)", default="docs/logs"),
     Var("ATR_DOCLOG_ROTATE_DAYS", "doclog_rotate_days", "days of doclog files to keep "
@@ -150,6 +156,9 @@ class Settings:
     bridge_token: str | None
     bg_path: Path | None
     thumb_font: Path | None
+    thumb_size: tuple[int, int]
+    thumb_format: str
+    thumb_out_dir: Path
     doclog_root: Path
     doclog_rotate_days: int
     tz: str

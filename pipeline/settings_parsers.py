@@ -97,6 +97,14 @@ def _port_or_off(raw: str) -> int | None:
     return int(raw) or None
 
 
+def _size(raw: str) -> tuple[int, int]:
+    width, sep, height = raw.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit() \
+            or not (64 <= int(width) <= 4096 and 64 <= int(height) <= 4096):
+        raise ValueError("expected WIDTHxHEIGHT in pixels, each from 64 to 4096, e.g. 1200x630")
+    return int(width), int(height)
+
+
 def _cron(raw: str) -> str | None:
     from croniter import croniter  # only settings with a schedule pay for the import
 
@@ -119,6 +127,9 @@ PARSERS: Final[Mapping[str, Callable[[str], Any]]] = {
     "BRIDGE_TOKEN": _basic_credential,
     "ATR_BG_PATH": Path,
     "ATR_THUMB_FONT": Path,
+    "ATR_THUMB_SIZE": _size,
+    "ATR_THUMB_FORMAT": _choice("jpeg", "webp"),
+    "ATR_THUMB_OUT_DIR": Path,
     "ATR_DOCLOG_ROOT": Path,
     "ATR_DOCLOG_ROTATE_DAYS": _int(1, 3650, "days"),
     "ATR_TZ": _tz,
