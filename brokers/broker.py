@@ -18,6 +18,7 @@ from dramatiq.middleware import (
 from brokers.groups import WorkerGroup, shaped
 from middleware.doclog import Doclog
 from middleware.heartbeat import Heartbeat
+from middleware.imagemagick import ImageMagickPolicy
 from middleware.metrics import metrics_middleware
 from middleware.permanent import PermanentFailures
 from middleware.sentry import Sentry
@@ -76,6 +77,13 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
     # The project's other middleware (LLM rate limit, ImageMagick policy,
     # Prometheus) is appended here, in this order, by the issues that build
     # it; nothing is added anywhere else. (Sentry is the exception: see above.)
+    # ImageMagick policy (issue 6): defines the imagemagick_needs actor option;
+    # preflight at worker boot (critical lines, the group keeps running) and,
+    # before an image actor's code, a denial or bad font raises a PermanentError
+    # that Retries dead-letters at once and Doclog records as `rejected`.
+    # Inert in producers and in groups without image actors.
+    middleware.append(ImageMagickPolicy(settings, group.name if group else None,
+                                        process_environ()))
     if group is not None:
         # systemd readiness/watchdog (Type=notify units in ops/systemd/): READY
         # once all the group's processes booted, WATCHDOG while their threads

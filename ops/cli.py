@@ -103,6 +103,8 @@ def _parser() -> argparse.ArgumentParser:
     health_cli.add_parsers(sub)
     from ops import dashboard as dashboard_cli
     dashboard_cli.add_parsers(sub)
+    from ops import imagemagick_cli
+    imagemagick_cli.add_parsers(sub)
 
     p = sub.add_parser("demo", help="run the whole pipeline on embedded defaults")
     p.set_defaults(handler=_cmd_demo)

@@ -2,9 +2,11 @@
 
 Starts a private redis-server when ``REDIS_URL`` is unset, boots both worker
 groups with the real ``dramatiq`` CLI (through ``atr worker``), sends a
-message through every queue (plus a dry-run ``doclog_rotate``), prints who
-handled what and the doclog evidence of the run, and stops everything
-gracefully. Later jobs add their steps here.
+message through every queue, renders the featured-image thumbnails of the
+sample Korean posts of a local WordPress stand-in (under the shipped
+ImageMagick policy), runs a dry-run ``doclog_rotate``, prints who handled
+what and the doclog evidence of the run, and stops everything gracefully.
+Later jobs add their steps here.
 """
 
 from __future__ import annotations
@@ -22,18 +24,23 @@ from dramatiq.brokers.redis import RedisBroker
 from brokers.boot import producer_broker
 from brokers.groups import GROUPS, shaped
 from brokers.producer import send
+from ops.demo_images import demo_image_env, demo_thumbnails
 from ops.doclog_view import format_record
 from ops.ping import ping_queues, render_results
 from ops.redis_server import EmbeddedRedis
+from ops.standins.wordpress import WordPressStandIn
+from ops.standins.wordpress_store import load_sample_posts
 from ops.supervise import GroupProcess
 from pipeline import names
 from pipeline.doclog import EVENT_DOCLOG_ROTATED, last_records, list_streams
+from pipeline.errors import AtrError
 from pipeline.settings import Settings, read_environment, redact_url
 
 __all__ = ["run_demo"]
 
 _PING_TIMEOUT_S: Final = 60.0
 _EVIDENCE_LINES: Final = 14
+_POLICY_DIR: Final = Path(__file__).parent / "imagemagick"
 _ROTATE_TIMEOUT_S: Final = 30.0
 
 
@@ -47,6 +54,15 @@ def run_demo() -> int:
             print(f"==> REDIS_URL is unset: started a private redis-server at {server.url} "
                   f"(pid {server.pid}); it stops when the demo ends")
         print(f"==> Redis: {redact_url(env['REDIS_URL'])}")
+        standin = stack.enter_context(WordPressStandIn())
+        env = demo_image_env(env, standin)
+        print(f"==> a local WordPress stand-in with {len(load_sample_posts())} sample Korean "
+              f"posts at {standin.base_url} (BRIDGE_BASE for this run)")
+        if not env.get("ATR_THUMB_OUT_DIR", "").strip():
+            env["ATR_THUMB_OUT_DIR"] = tempfile.mkdtemp(prefix="atr-demo-thumbnails-")
+        # The shipped, tightened ImageMagick policy, as the worker1 unit sets it.
+        env.setdefault("MAGICK_CONFIGURE_PATH", str(_POLICY_DIR))
+        env.setdefault("MAGICK_THREAD_LIMIT", "1")
         logdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="atr-demo-")))
         if not env.get("ATR_DOCLOG_ROOT", "").strip():
             # Kept after the demo (unlike the worker logs) so it can be read again.
@@ -65,6 +81,15 @@ def run_demo() -> int:
         print(f"    (first answers include the groups' boot time; "
               f"all done in {time.monotonic() - started:.1f} s)")
 
+        print("==> thumbnails of the sample posts, rendered by worker1 with Wand")
+        try:
+            for path in demo_thumbnails(broker, settings, standin.base_url):
+                print(f"    {path}")
+            thumbnails_ok = True
+        except AtrError as exc:
+            print(f"    FAILED: {exc}")
+            thumbnails_ok = False
+
         print("==> doclog_rotate (dry run) on worker2: what would be compressed or deleted")
         rotated = _rotate_dry_run(broker, settings)
         print(f"    {rotated}")
@@ -80,7 +105,7 @@ def run_demo() -> int:
         for g in groups:
             print(f"    {g.group}: exit code {codes[g.group]}")
         ok = all(r.ok for r in results) and not any(codes.values()) \
-            and rotated.startswith("ok")
+            and rotated.startswith("ok") and thumbnails_ok
         if not ok:
             for g in groups:
                 print(f"---- last lines of {g.group}'s log ----")

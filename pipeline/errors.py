@@ -12,6 +12,7 @@ __all__ = [
     "ConfigError",
     "PayloadError",
     "PermanentError",
+    "RenderError",
     "TransientError",
     "UnknownActorError",
     "UnknownGroupError",
@@ -36,6 +37,10 @@ class ConfigError(AtrError):
 
 class PayloadError(PermanentError):
     """Raised when a message's payload can never succeed (wrong type, missing field)."""
+
+
+class RenderError(PermanentError):
+    """Raised when a thumbnail cannot be rendered from its inputs (missing or unreadable file)."""
 
 
 class UnknownGroupError(AtrError):

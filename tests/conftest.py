@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from ops.redis_server import EmbeddedRedis
+from tests.fakes.wordpress import WordPressStandIn
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +77,10 @@ def notify_socket() -> Iterator[tuple[str, socket.socket]]:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
             sock.bind(path)
             yield path, sock
+
+
+@pytest.fixture
+def wordpress() -> Iterator[WordPressStandIn]:
+    """A WordPress stand-in on a free port, seeded with the sample Korean posts."""
+    with WordPressStandIn() as server:
+        yield server

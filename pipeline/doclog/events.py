@@ -15,10 +15,20 @@ Lifecycle events, written by ``middleware.doclog`` for every message:
 Domain events are dotted names (``seo.proposed``, ``ga4.scored``) that actors
 write with :func:`pipeline.doclog.emit`; each is a constant below.
 
-=================== ==========================================================
-``doclog.rotated``  doclog_rotate's report: ``compressed``, ``deleted`` (counts and
-                    files), ``bytes_before``/``bytes_after``, ``errors``, ``dry_run``
-=================== ==========================================================
+=========================== ==================================================
+``doclog.rotated``          doclog_rotate's report: ``compressed``, ``deleted``
+                            (counts and files), ``bytes_before``/``bytes_after``,
+                            ``errors``, ``dry_run``
+``thumbnail.rendered``      a thumbnail was rendered: ``post_id``, ``format``,
+                            ``width``, ``height``, ``bytes``, ``path`` (thumbnail)
+``thumbnail.uploaded``      fi_pipeline uploaded it to WordPress media: ``post_id``,
+                            ``media_id``, ``slug``, ``source_url``, ``bytes``
+``thumbnail.featured_set``  the post's ``featured_media`` now is ``media_id`` (read
+                            back); ``previous``, ``reused`` (an earlier upload)
+``thumbnail.featured_kept`` fi_pipeline changed nothing: ``reason`` is ``current``
+                            (already featured) or ``chosen`` (an image a person
+                            chose; ``force`` replaces it)
+=========================== ==================================================
 """
 
 from __future__ import annotations
@@ -35,6 +45,10 @@ __all__ = [
     "EVENT_SKIPPED",
     "EVENT_STARTED",
     "EVENT_SUCCEEDED",
+    "EVENT_THUMBNAIL_FEATURED_KEPT",
+    "EVENT_THUMBNAIL_FEATURED_SET",
+    "EVENT_THUMBNAIL_RENDERED",
+    "EVENT_THUMBNAIL_UPLOADED",
     "FIXED_KEYS",
     "LIFECYCLE_EVENTS",
     "error_text",
@@ -50,6 +64,10 @@ EVENT_REJECTED: Final = "rejected"
 EVENT_SKIPPED: Final = "skipped"
 EVENT_DEFERRED: Final = "deferred"
 EVENT_DOCLOG_ROTATED: Final = "doclog.rotated"
+EVENT_THUMBNAIL_RENDERED: Final = "thumbnail.rendered"
+EVENT_THUMBNAIL_UPLOADED: Final = "thumbnail.uploaded"
+EVENT_THUMBNAIL_FEATURED_SET: Final = "thumbnail.featured_set"
+EVENT_THUMBNAIL_FEATURED_KEPT: Final = "thumbnail.featured_kept"
 LIFECYCLE_EVENTS: Final = (EVENT_STARTED, EVENT_SUCCEEDED, EVENT_FAILED, EVENT_DEAD,
                            EVENT_REJECTED, EVENT_SKIPPED, EVENT_DEFERRED)
 

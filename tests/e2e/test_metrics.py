@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import redis
@@ -64,8 +65,9 @@ def test_each_group_exports_its_own_metrics_on_its_own_port_and_directory(
                 and value(s, "atr_queue_waiting", queue="seo")
                 == len(queued_ids(redis_client, "seo")) >= 2))
             assert (value(busy, "atr_queue_oldest_age_seconds", queue="seo") or 0) > 0
-            assert f"Prometheus metrics on http://127.0.0.1:{p1}/metrics" in w1.log_text()
-            assert f"Prometheus metrics on http://127.0.0.1:{p2}/metrics" in w2.log_text()
+            # The master relays its workers' log lines asynchronously: wait for them.
+            assert wait_log(w1, f"Prometheus metrics on http://127.0.0.1:{p1}/metrics")
+            assert wait_log(w2, f"Prometheus metrics on http://127.0.0.1:{p2}/metrics")
             assert w1.stop() == 0
             assert w2.stop() == 0
     finally:
@@ -99,3 +101,11 @@ def test_port_zero_turns_a_groups_metrics_off(
         producer.close()
     # No directory made, no exporter started (its log line is missing above).
     assert not metrics_dir.exists()
+
+
+def wait_log(group: GroupProcess, text: str, timeout: float = 30) -> bool:
+    """Whether ``text`` shows up in the group's log within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while text not in group.log_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return text in group.log_text()

@@ -19,10 +19,17 @@ def test_demo_starts_its_own_redis_and_routes_every_queue(clean_env: dict[str, s
     for queue, row in rows.items():
         assert row[1] == row[2], f"{queue} answered by the wrong group: {row}"
         assert row[-1] == "ok"
+    thumbs = out[out.index("==> thumbnails of the sample posts"):
+                 out.index("==> doclog_rotate")].splitlines()[1:]
+    assert len(thumbs) == 8
+    for line in thumbs:
+        path = Path(line.strip())
+        assert path.suffix == ".jpg" and path.stat().st_size > 10_000
+        assert path.read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
     rotate = out[out.index("==> doclog_rotate (dry run)"):].splitlines()[1]
     assert rotate.strip().startswith("ok: ")
     evidence = out[out.index("==> the doclog evidence"):out.index("==> stopping")]
-    assert "canary" in evidence and "succeeded" in evidence
+    assert "thumbnail.rendered" in evidence and "succeeded" in evidence
     assert "doclog.rotated" in evidence
     assert "worker1: exit code 0" in out
     assert "worker2: exit code 0" in out

@@ -1,0 +1,303 @@
+"""A real local HTTP server that behaves like the WordPress 6.1 REST API we use.
+
+Used by the tests (``tests/fakes/wordpress.py`` re-exports it) and the demo.
+It listens on a free port of 127.0.0.1; its REST root is :attr:`WordPressStandIn.base_url`
+(what ``BRIDGE_BASE`` is set to), and Application Passwords are HTTP Basic
+(:attr:`WordPressStandIn.token` is a valid ``BRIDGE_TOKEN``).
+
+Routes: ``GET|POST /wp/v2/posts/<id>``, ``GET|POST /wp/v2/media``,
+``GET|POST /wp/v2/media/<id>`` and the uploaded files under ``/wp-content/uploads``.
+It fails the way WordPress does, including the silent ones: a JSON body
+without ``Content-Type: application/json`` and ``featured_media`` pointing at
+a missing attachment both answer 200 and change nothing; a wrong password is
+401 ``rest_not_logged_in``, a subscriber 403, a missing post 404
+``rest_post_invalid_id``, a non-ASCII upload filename 400.
+
+Tests inject faults per route (:meth:`WordPressStandIn.fail_next`,
+:meth:`WordPressStandIn.hang_next`) and read every request in
+:attr:`WordPressStandIn.requests`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import itertools
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Final
+from urllib.parse import parse_qs, urlsplit
+
+from ops.standins.wordpress_rest import ApiError, RestRoutes
+from ops.standins.wordpress_store import Attachment, Post, User, load_sample_posts
+
+__all__ = ["ADMIN", "READER", "ApiError", "Fault", "RecordedRequest", "WordPressStandIn"]
+
+#: The editor whose Application Password the workers use, and a read-only subscriber.
+ADMIN: Final = User("atr-bot", "abcd EFGH ijkl MNOP qrst UVWX")
+READER: Final = User("reader", "zyxw VUTS rqpo NMLK jihg FEDC", can_edit=False)
+_REST_PREFIX: Final = "/wp-json"
+_UPLOADS: Final = re.compile(r"^/wp-content/uploads/\d{4}/\d{2}/(?P<file>[^/]+)$")
+
+
+@dataclass
+class Fault:
+    """An injected fault: answer ``status`` after ``hang_s`` s, before or after the effect.
+
+    ``status`` 0 is a slow answer: the real one, after ``hang_s`` seconds.
+    """
+
+    status: int = 500
+    hang_s: float = 0.0
+    after_effect: bool = False
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the stand-in saw it (the Authorization header is not kept)."""
+
+    method: str
+    route: str
+    path: str
+    query: dict[str, str]
+    content_type: str | None
+    content_disposition: str | None
+    body_size: int
+    status: int
+    user: str | None
+    fault: bool = False
+
+
+@dataclass
+class _State:
+    posts: dict[int, Post] = field(default_factory=dict)
+    media: dict[int, Attachment] = field(default_factory=dict)
+    requests: list[RecordedRequest] = field(default_factory=list)
+    faults: dict[tuple[str, str], list[Fault]] = field(default_factory=dict)
+
+
+class WordPressStandIn:
+    """The stand-in server; use as a context manager or :meth:`start` / :meth:`stop`."""
+
+    def __init__(self, posts: list[Post] | None = None,
+                 registered_meta: frozenset[str] = frozenset()) -> None:
+        self._state = _State()
+        seeded = load_sample_posts() if posts is None else posts
+        self._state.posts = {p.id: p for p in seeded}
+        # Posts and attachments share wp_posts' id sequence, as in WordPress.
+        self._ids = itertools.count(max(self._state.posts, default=100) + 1)
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._routes = RestRoutes(self._state.posts, self._state.media, self._ids,
+                                  registered_meta)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle --------------------------------------------------------
+    def start(self) -> WordPressStandIn:
+        """Listen on a free port of 127.0.0.1 and serve in a daemon thread."""
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        server.daemon_threads = True
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="wp-standin",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving (hanging requests are released first)."""
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> WordPressStandIn:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # -- what callers need ------------------------------------------------
+    @property
+    def site_url(self) -> str:
+        """``http://127.0.0.1:<port>``: the site's address."""
+        assert self._server is not None, "not started"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def base_url(self) -> str:
+        """The REST root, i.e. what ``BRIDGE_BASE`` is set to."""
+        return self.site_url + _REST_PREFIX
+
+    @property
+    def token(self) -> str:
+        """A ``BRIDGE_TOKEN`` for the editor :data:`ADMIN`."""
+        return f"{ADMIN.login}:{ADMIN.app_password}"
+
+    @property
+    def reader_token(self) -> str:
+        """A ``BRIDGE_TOKEN`` for the subscriber :data:`READER` (may read, not write)."""
+        return f"{READER.login}:{READER.app_password}"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request answered so far, oldest first."""
+        with self._lock:
+            return list(self._state.requests)
+
+    def requests_to(self, method: str, route: str) -> list[RecordedRequest]:
+        """Requests of ``method`` to ``route`` (``posts.item``, ``media.collection``...)."""
+        return [r for r in self.requests if r.method == method and r.route == route]
+
+    def post(self, post_id: int) -> Post:
+        """The stored post (a copy of its current raw values)."""
+        with self._lock:
+            p = self._state.posts[post_id]
+            return Post(p.id, p.title, p.content, p.slug, p.status, p.featured_media,
+                        list(p.tags), dict(p.meta))
+
+    @property
+    def post_ids(self) -> list[int]:
+        """Ids of the seeded posts, in order."""
+        with self._lock:
+            return sorted(self._state.posts)
+
+    @property
+    def media(self) -> list[Attachment]:
+        """Every attachment, oldest first."""
+        with self._lock:
+            return [self._state.media[i] for i in sorted(self._state.media)]
+
+    def fail_next(self, method: str, route: str, *, times: int = 1, status: int = 500,
+                  after_effect: bool = False) -> None:
+        """Answer the next ``times`` ``method`` requests to ``route`` with ``status``.
+
+        ``after_effect=True`` applies the request first and loses the answer,
+        like a proxy timing out after WordPress committed the write.
+        """
+        self._add_faults(method, route, [Fault(status, 0.0, after_effect)] * times)
+
+    def hang_next(self, method: str, route: str, *, seconds: float, times: int = 1,
+                  after_effect: bool = False) -> None:
+        """Make the next ``times`` requests wait ``seconds`` (past a client's timeout), then 504."""
+        self._add_faults(method, route, [Fault(504, seconds, after_effect)] * times)
+
+    def slow_next(self, method: str, route: str, *, seconds: float, times: int = 1) -> None:
+        """Answer the next ``times`` requests normally, but only after ``seconds``."""
+        self._add_faults(method, route, [Fault(0, seconds, after_effect=True)] * times)
+
+    def _add_faults(self, method: str, route: str, faults: list[Fault]) -> None:
+        with self._lock:
+            self._state.faults.setdefault((method.upper(), route), []).extend(faults)
+
+    # -- request handling (called from the handler threads) ----------------
+    def handle(self, method: str, raw_path: str, headers: dict[str, str],
+               body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """Answer one request: (status, headers, body). Records it."""
+        parts = urlsplit(raw_path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        upload = _UPLOADS.match(parts.path)
+        if upload:
+            return self._serve_upload(method, parts.path, upload["file"], query)
+        path = parts.path.removeprefix(_REST_PREFIX) if parts.path.startswith(
+            _REST_PREFIX + "/") else ""
+        route = self._routes.route_name(method, path)
+        with self._lock:
+            pending = self._state.faults.get((method, route), [])
+            fault = pending.pop(0) if pending else None
+        user: User | None = None
+        status, payload = 500, b""
+        extra: dict[str, str] = {}
+        try:
+            if fault is not None and not fault.after_effect:
+                raise _fault_error(fault, self._stopping)
+            user = _authenticate(headers.get("authorization"))
+            with self._lock:
+                status, extra, data = self._routes.dispatch(
+                    method, path, query, headers, body, user, self.site_url)
+            payload = json.dumps(data, ensure_ascii=False).encode()
+            if fault is not None and fault.status == 0:
+                self._stopping.wait(fault.hang_s)
+            elif fault is not None:
+                raise _fault_error(fault, self._stopping)
+        except ApiError as exc:
+            status, extra, payload = exc.status, {}, json.dumps(exc.body()).encode()
+        self._record(RecordedRequest(
+            method, route, path or parts.path, query, headers.get("content-type"),
+            headers.get("content-disposition"), len(body), status,
+            user.login if user else None, fault is not None))
+        return status, {"Content-Type": "application/json; charset=UTF-8", **extra}, payload
+
+    def _serve_upload(self, method: str, path: str, filename: str,
+                      query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            found = next((m for m in self._state.media.values() if m.filename == filename), None)
+        status = 200 if found is not None and method == "GET" else 404
+        self._record(RecordedRequest(method, "uploads", path, query, None, None, 0, status, None))
+        if found is None or method != "GET":
+            return 404, {"Content-Type": "text/html"}, b"<h1>Not Found</h1>"
+        return 200, {"Content-Type": found.mime_type}, found.data
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self._state.requests.append(request)
+
+
+def _fault_error(fault: Fault, stopping: threading.Event) -> ApiError:
+    if fault.hang_s:
+        stopping.wait(fault.hang_s)
+    return ApiError(fault.status, "internal_server_error" if fault.status == 500
+                    else "http_request_failed", "There has been a critical error on this "
+                    "website." if fault.status == 500 else "Gateway timeout (injected).")
+
+
+def _authenticate(header: str | None) -> User | None:
+    """The user of an HTTP Basic Application Password, None when anonymous; 401 when wrong."""
+    if not header:
+        return None
+    scheme, _, encoded = header.partition(" ")
+    try:
+        login, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        login, password = "", ""
+    # WordPress ignores the spaces it shows Application Passwords with.
+    for user in (ADMIN, READER):
+        if (scheme.lower() == "basic" and login == user.login
+                and password.replace(" ", "") == user.app_password.replace(" ", "")):
+            return user
+    # WordPress 6.1 answers a wrong Application Password on every route, public or not.
+    raise ApiError(401, "rest_not_logged_in", "You are not currently logged in.")
+
+
+def _handler_for(standin: WordPressStandIn) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "Apache/2.4.57 (Debian)"
+
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, extra, payload = standin.handle(self.command, self.path, headers, body)
+            try:
+                self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # The client gave up (a hang fault): nothing to answer.
+
+        do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Silent: tests read :attr:`WordPressStandIn.requests` instead."""
+
+    return Handler

@@ -1,0 +1,179 @@
+"""The data behind the WordPress stand-in: posts, attachments, users, and their JSON shapes.
+
+Kept apart from the HTTP layer (:mod:`ops.standins.wordpress`) so the rules
+that make the stand-in fail like WordPress 6.1 are easy to read: posts and
+attachments share one id sequence (one ``wp_posts`` table), slugs come back
+percent-encoded in lowercase hex, ``title.rendered`` is reformatted, ``meta``
+is ``[]`` while no key is registered for REST, and unregistered keys are
+dropped silently.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import quote
+
+__all__ = [
+    "SAMPLE_POSTS_PATH",
+    "Attachment",
+    "Post",
+    "User",
+    "encode_slug",
+    "image_size",
+    "load_sample_posts",
+    "render_title",
+]
+
+#: The sample Korean posts the stand-in is seeded with.
+SAMPLE_POSTS_PATH: Final = Path(__file__).with_name("sample_posts.json")
+_SLUG_UNSAFE: Final = re.compile(r"[^a-z0-9%\-_]+")
+
+
+@dataclass(frozen=True)
+class User:
+    """A WordPress user with an Application Password; ``can_edit`` is False for a subscriber."""
+
+    login: str
+    app_password: str
+    can_edit: bool = True
+
+
+@dataclass
+class Post:
+    """A post as stored (raw values); :meth:`as_json` gives the REST shape."""
+
+    id: int
+    title: str
+    content: str
+    slug: str
+    status: str = "publish"
+    featured_media: int = 0
+    tags: list[int] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self, site: str, *, edit: bool) -> dict[str, Any]:
+        """The post as ``GET /wp/v2/posts/<id>`` answers, in edit or view context."""
+        title: dict[str, Any] = {"rendered": render_title(self.title)}
+        content: dict[str, Any] = {"rendered": _autop(self.content), "protected": False}
+        if edit:
+            title["raw"] = self.title
+            content["raw"] = self.content
+        return {
+            "id": self.id, "date": "2026-11-20T09:00:00", "slug": self.slug,
+            "status": self.status, "type": "post", "link": f"{site}/{self.slug}/",
+            "title": title, "content": content, "featured_media": self.featured_media,
+            "tags": list(self.tags), "categories": [1],
+            # WordPress answers [] (not {}) while no meta key is registered for REST.
+            "meta": dict(self.meta) if self.meta else [],
+        }
+
+
+@dataclass
+class Attachment:
+    """An uploaded media item; ``data`` keeps the bytes so tests can inspect them."""
+
+    id: int
+    slug: str
+    title: str
+    filename: str
+    mime_type: str
+    data: bytes
+    width: int | None
+    height: int | None
+    alt_text: str = ""
+    post: int | None = None
+
+    def source_url(self, site: str) -> str:
+        """Where WordPress would serve the file."""
+        return f"{site}/wp-content/uploads/2026/11/{self.filename}"
+
+    def as_json(self, site: str) -> dict[str, Any]:
+        """The attachment as ``/wp/v2/media`` answers."""
+        details: dict[str, Any] = {}
+        if self.width is not None:
+            details = {"width": self.width, "height": self.height,
+                       "file": f"2026/11/{self.filename}", "filesize": len(self.data),
+                       "sizes": {}}
+        return {
+            "id": self.id, "date": "2026-11-20T09:00:00", "slug": self.slug,
+            "status": "inherit", "type": "attachment", "link": f"{site}/{self.slug}/",
+            "title": {"rendered": render_title(self.title)}, "alt_text": self.alt_text,
+            "media_type": "image", "mime_type": self.mime_type, "post": self.post,
+            "source_url": self.source_url(site), "media_details": details,
+        }
+
+
+def load_sample_posts(path: Path = SAMPLE_POSTS_PATH, first_id: int = 101) -> list[Post]:
+    """The sample posts, numbered from ``first_id``, their slugs encoded as WordPress does."""
+    raw: list[dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
+    return [Post(id=first_id + i, title=p["title"], content=p["content"],
+                 slug=encode_slug(p["slug"])) for i, p in enumerate(raw)]
+
+
+def encode_slug(text: str) -> str:
+    """A slug as WordPress stores it: lowercase, dashes, UTF-8 percent-encoded in lowercase."""
+    dashed = "-".join(text.strip().lower().split())
+    return _SLUG_UNSAFE.sub("", quote(dashed, safe="-_").lower())
+
+
+def render_title(raw: str) -> str:
+    """``title.rendered``: escaped and texturized, so it differs from ``raw``."""
+    text = html.escape(raw, quote=False).replace("&amp;", "&#038;")
+    return text.replace("'", "&#8217;").replace('"', "&#8221;")
+
+
+def _autop(raw: str) -> str:
+    return "".join(f"<p>{html.escape(p.strip(), quote=False)}</p>\n"
+                   for p in raw.split("\n\n") if p.strip())
+
+
+def image_size(data: bytes, mime: str) -> tuple[int, int] | None:
+    """(width, height) of a JPEG or WebP image, or None when the bytes are not one."""
+    if mime == "image/jpeg":
+        return _jpeg_size(data)
+    if mime == "image/webp":
+        return _webp_size(data)
+    return None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        (length,) = struct.unpack(">H", data[i + 2:i + 4])
+        # SOF0..SOF15 carry the size, except DHT (C4), JPG (C8) and DAC (CC).
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", data[i + 5:i + 9])
+            return int(width), int(height)
+        i += 2 + length
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    if len(data) < 30 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return None
+    chunk = data[12:16]
+    if chunk == b"VP8X":
+        width = int.from_bytes(data[24:27], "little") + 1
+        height = int.from_bytes(data[27:30], "little") + 1
+        return width, height
+    if chunk == b"VP8 ":
+        width, height = struct.unpack("<HH", data[26:30])
+        return int(width) & 0x3FFF, int(height) & 0x3FFF
+    if chunk == b"VP8L":
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    return None

@@ -1,0 +1,59 @@
+"""Errors of the WordPress bridge, classified by HTTP status (never by WordPress's code).
+
+Permanent (retrying cannot help; the message is rejected at once): 400, 401,
+403, 404 and the other 4xx, a bridge that is not configured, and a write that
+WordPress answered with 200 but did not apply. Transient (a retry may
+succeed): 408, 429, 5xx, timeouts and connection errors.
+
+Messages name the request (method and route, never the credentials) and what
+an operator should check.
+"""
+
+from __future__ import annotations
+
+from pipeline.errors import PermanentError, TransientError
+
+__all__ = [
+    "BridgeAuthError",
+    "BridgeError",
+    "BridgeForbiddenError",
+    "BridgeNotConfiguredError",
+    "BridgeNotFoundError",
+    "BridgeRequestError",
+    "BridgeUnavailableError",
+    "WriteNotAppliedError",
+]
+
+
+class BridgeError(Exception):
+    """Mixin of every WordPress bridge error; ``status`` is the HTTP status, if any."""
+
+    status: int | None = None
+
+
+class BridgeNotConfiguredError(BridgeError, PermanentError):
+    """Raised when BRIDGE_BASE or BRIDGE_TOKEN is unset or malformed."""
+
+
+class BridgeAuthError(BridgeError, PermanentError):
+    """Raised on 401: WordPress did not accept the BRIDGE_TOKEN credentials."""
+
+
+class BridgeForbiddenError(BridgeError, PermanentError):
+    """Raised on 403: the BRIDGE_TOKEN user's role may not do this."""
+
+
+class BridgeNotFoundError(BridgeError, PermanentError):
+    """Raised on 404: the post (or route) does not exist."""
+
+
+class BridgeRequestError(BridgeError, PermanentError):
+    """Raised on 400 and other 4xx: the request itself is wrong; retrying sends it again."""
+
+
+class WriteNotAppliedError(BridgeError, PermanentError):
+    """Raised when WordPress answered a write with 200 but the read-back shows no change."""
+
+
+class BridgeUnavailableError(BridgeError, TransientError):
+    """Raised on 408, 429, 5xx, timeouts and connection errors: a later attempt may succeed."""
