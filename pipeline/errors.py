@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "AtrError",
     "ConfigError",
+    "Deferred",
     "PayloadError",
     "PermanentError",
     "RenderError",
@@ -49,3 +50,16 @@ class UnknownGroupError(AtrError):
 
 class UnknownActorError(AtrError):
     """Raised when an actor name is not declared by any worker group."""
+
+
+class Deferred(AtrError):
+    """Raised when work must wait for a shared budget; re-enqueued after ``delay_ms``.
+
+    Not a failure: the message keeps its retry count and its doclog line is
+    ``deferred``. ``reason`` says what it waits for (no secrets, no prompt text).
+    """
+
+    def __init__(self, reason: str, delay_ms: int) -> None:
+        super().__init__(f"{reason}; retrying in {delay_ms} ms")
+        self.reason = reason
+        self.delay_ms = delay_ms

@@ -1,0 +1,1 @@
+"""The LLM layer: one SEO request, several providers, one shared rate limit."""
