@@ -62,10 +62,39 @@ VARIABLES: Final[tuple[Var, ...]] = (
         "redis://10.0.0.5:6379/0 (rediss:// for TLS, unix:///run/redis.sock)", required=True),
     Var("ATR_LLM_PROVIDER", "llm_provider", "first LLM provider to try: openai, gemini or "
         "offline (no network, no key)", default="offline"),
-    Var("OPENAI_API_KEY", "openai_api_key", "OpenAI API key; required when "
-        "ATR_LLM_PROVIDER=openai", secret=True),
-    Var("GEMINI_API_KEY", "gemini_api_key", "Gemini API key; required when "
-        "ATR_LLM_PROVIDER=gemini", secret=True),
+    Var("ATR_LLM_FALLBACK", "llm_fallback", "providers tried in order when the one before "
+        "fails for good or is out of quota, comma-separated (empty = none)",
+        default="offline"),
+    Var("ATR_LLM_TIMEOUT_S", "llm_timeout_s", "seconds one LLM call may take before it "
+        "counts as failed", default="30"),
+    Var("ATR_LLM_MAX_OUTPUT_TOKENS", "llm_max_output_tokens", "output cap of one LLM call, "
+        "in tokens (an SEO answer needs about 200)", default="600"),
+    Var("ATR_LLM_ATTEMPTS", "llm_attempts", "calls to one provider per message on a "
+        "timeout, 5xx or invalid answer before the next provider is tried", default="2"),
+    Var("ATR_LLM_WINDOW_S", "llm_window_s", "length of the rate-limit window, in seconds, "
+        "that ATR_*_RPM and ATR_*_TPM count over; keep 60 (tests scale it)", default="60"),
+    Var("OPENAI_API_KEY", "openai_api_key", "OpenAI API key; required when openai is "
+        "ATR_LLM_PROVIDER or in ATR_LLM_FALLBACK", secret=True),
+    Var("OPENAI_BASE_URL", "openai_base_url", "OpenAI API root",
+        default="https://api.openai.com/v1"),
+    Var("ATR_OPENAI_MODEL", "openai_model", "OpenAI model for SEO answers (must support "
+        "structured outputs)", default="gpt-4.1-mini"),
+    Var("ATR_OPENAI_RPM", "openai_rpm", "requests per minute of the OpenAI model, shared by "
+        "every worker (your organization's limit)", default="500"),
+    Var("ATR_OPENAI_TPM", "openai_tpm", "tokens per minute of the OpenAI model, shared by "
+        "every worker", default="200000"),
+    Var("GEMINI_API_KEY", "gemini_api_key", "Gemini API key; required when gemini is "
+        "ATR_LLM_PROVIDER or in ATR_LLM_FALLBACK", secret=True),
+    Var("ATR_GEMINI_BASE_URL", "gemini_base_url", "Gemini API root (the version is "
+        "appended)", default="https://generativelanguage.googleapis.com"),
+    Var("ATR_GEMINI_API_VERSION", "gemini_api_version", "Gemini API version: v1beta or v1",
+        default="v1beta"),
+    Var("ATR_GEMINI_MODEL", "gemini_model", "Gemini model for SEO answers",
+        default="gemini-2.5-flash"),
+    Var("ATR_GEMINI_RPM", "gemini_rpm", "requests per minute of the Gemini model, shared by "
+        "every worker", default="10"),
+    Var("ATR_GEMINI_TPM", "gemini_tpm", "tokens per minute of the Gemini model, shared by "
+        "every worker", default="250000"),
     Var("BRIDGE_BASE", "bridge_base", "the WordPress site's REST root, e.g. "
         "https://example.com/wp-json (routes /wp/v2/... are appended)"),
     Var("BRIDGE_TOKEN", "bridge_token", "WordPress Application Password as "
@@ -150,8 +179,22 @@ class Settings:
     env: str
     redis_url: str
     llm_provider: str
+    llm_fallback: tuple[str, ...] | None
+    llm_timeout_s: int
+    llm_max_output_tokens: int
+    llm_attempts: int
+    llm_window_s: float
     openai_api_key: str | None
+    openai_base_url: str
+    openai_model: str
+    openai_rpm: int
+    openai_tpm: int
     gemini_api_key: str | None
+    gemini_base_url: str
+    gemini_api_version: str
+    gemini_model: str
+    gemini_rpm: int
+    gemini_tpm: int
     bridge_base: str | None
     bridge_token: str | None
     bg_path: Path | None
@@ -218,6 +261,11 @@ class Settings:
     def zone(self) -> ZoneInfo:
         """The time zone of :attr:`tz`."""
         return ZoneInfo(self.tz)
+
+    @property
+    def llm_chain(self) -> tuple[str, ...]:
+        """The LLM providers in the order they are tried: provider, then fallbacks, once each."""
+        return tuple(dict.fromkeys((self.llm_provider, *(self.llm_fallback or ()))))
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value in force, for scrubbing logs and events."""
@@ -293,11 +341,11 @@ def _unknown_variables(environ: Mapping[str, str]) -> list[str]:
 
 
 def _cross_checks(values: Mapping[str, Any]) -> Iterable[str]:
-    provider = values["llm_provider"]
-    if provider == "openai" and not values["openai_api_key"]:
-        yield "OPENAI_API_KEY is required when ATR_LLM_PROVIDER=openai"
-    if provider == "gemini" and not values["gemini_api_key"]:
-        yield "GEMINI_API_KEY is required when ATR_LLM_PROVIDER=gemini"
+    chain = list(dict.fromkeys([values["llm_provider"], *(values["llm_fallback"] or ())]))
+    for provider, key in (("openai", "OPENAI_API_KEY"), ("gemini", "GEMINI_API_KEY")):
+        if provider in chain and not values[key.lower()]:
+            yield (f"{key} is required: {provider} is in the LLM chain {' -> '.join(chain)} "
+                   f"(ATR_LLM_PROVIDER, ATR_LLM_FALLBACK)")
     if bool(values["bridge_base"]) != bool(values["bridge_token"]):
         yield "BRIDGE_BASE and BRIDGE_TOKEN go together: set both or neither"
     weights = [values[f"ga4_weight_{k}"] for k in ("views", "engagement", "conversions")]

@@ -44,6 +44,25 @@ def _float(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
+def _choices(*allowed: str) -> Callable[[str], tuple[str, ...]]:
+    one = _choice(*allowed)
+
+    def parse(raw: str) -> tuple[str, ...]:
+        return tuple(one(part.strip()) for part in raw.split(",") if part.strip())
+    return parse
+
+
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    number = _float(low, high)
+
+    def parse(raw: str) -> float:
+        try:
+            return number(raw)
+        except ValueError:
+            raise ValueError(f"expected seconds from {low:g} to {high:g}") from None
+    return parse
+
+
 def _redis_url(raw: str) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in ("redis", "rediss", "unix"):
@@ -121,8 +140,22 @@ PARSERS: Final[Mapping[str, Callable[[str], Any]]] = {
     "ATR_ENV": _choice("production", "staging", "development"),
     "REDIS_URL": _redis_url,
     "ATR_LLM_PROVIDER": _choice("openai", "gemini", "offline"),
+    "ATR_LLM_FALLBACK": _choices("openai", "gemini", "offline"),
+    "ATR_LLM_TIMEOUT_S": _int(1, 600, "seconds"),
+    "ATR_LLM_MAX_OUTPUT_TOKENS": _int(100, 32_000, "tokens"),
+    "ATR_LLM_ATTEMPTS": _int(1, 10, "calls"),
+    "ATR_LLM_WINDOW_S": _seconds(0.1, 3600),
     "OPENAI_API_KEY": _text,
+    "OPENAI_BASE_URL": _http_url,
+    "ATR_OPENAI_MODEL": _text,
+    "ATR_OPENAI_RPM": _int(1, 10_000_000, "requests"),
+    "ATR_OPENAI_TPM": _int(100, 1_000_000_000, "tokens"),
     "GEMINI_API_KEY": _text,
+    "ATR_GEMINI_BASE_URL": _http_url,
+    "ATR_GEMINI_API_VERSION": _choice("v1beta", "v1"),
+    "ATR_GEMINI_MODEL": _text,
+    "ATR_GEMINI_RPM": _int(1, 10_000_000, "requests"),
+    "ATR_GEMINI_TPM": _int(100, 1_000_000_000, "tokens"),
     "BRIDGE_BASE": _http_url,
     "BRIDGE_TOKEN": _basic_credential,
     "ATR_BG_PATH": Path,

@@ -28,6 +28,18 @@ write with :func:`pipeline.doclog.emit`; each is a constant below.
 ``thumbnail.featured_kept`` fi_pipeline changed nothing: ``reason`` is ``current``
                             (already featured) or ``chosen`` (an image a person
                             chose; ``force`` replaces it)
+``llm.answered``            a provider's answer passed the schema: ``provider``,
+                            ``model``, ``call`` (1 = first call to it),
+                            ``fallback`` (not the first provider), ``tokens``
+                            (reported usage), ``answer``
+``llm.call_failed``         one call failed: ``provider``, ``call``, ``kind``
+                            (timeout/server/invalid/rejected/quota/too_large),
+                            ``error``, ``next`` (``retry``, ``fallback`` or
+                            ``give_up``)
+``llm.rate_limited``        a 429: ``provider``, ``wait_ms`` (now a cooldown for
+                            every worker)
+``llm.exhausted``           the provider is out of quota for the day and skipped
+                            until ``until``; ``reason``
 =========================== ==================================================
 """
 
@@ -41,6 +53,10 @@ __all__ = [
     "EVENT_DEFERRED",
     "EVENT_DOCLOG_ROTATED",
     "EVENT_FAILED",
+    "EVENT_LLM_ANSWERED",
+    "EVENT_LLM_CALL_FAILED",
+    "EVENT_LLM_EXHAUSTED",
+    "EVENT_LLM_RATE_LIMITED",
     "EVENT_REJECTED",
     "EVENT_SKIPPED",
     "EVENT_STARTED",
@@ -68,6 +84,10 @@ EVENT_THUMBNAIL_RENDERED: Final = "thumbnail.rendered"
 EVENT_THUMBNAIL_UPLOADED: Final = "thumbnail.uploaded"
 EVENT_THUMBNAIL_FEATURED_SET: Final = "thumbnail.featured_set"
 EVENT_THUMBNAIL_FEATURED_KEPT: Final = "thumbnail.featured_kept"
+EVENT_LLM_ANSWERED: Final = "llm.answered"
+EVENT_LLM_CALL_FAILED: Final = "llm.call_failed"
+EVENT_LLM_RATE_LIMITED: Final = "llm.rate_limited"
+EVENT_LLM_EXHAUSTED: Final = "llm.exhausted"
 LIFECYCLE_EVENTS: Final = (EVENT_STARTED, EVENT_SUCCEEDED, EVENT_FAILED, EVENT_DEAD,
                            EVENT_REJECTED, EVENT_SKIPPED, EVENT_DEFERRED)
 

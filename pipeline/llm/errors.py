@@ -26,6 +26,7 @@ __all__ = [
     "LlmUnavailable",
     "ProviderFailed",
     "ProviderRejected",
+    "ProviderTimeout",
     "QuotaExhausted",
     "RateLimited",
     "RequestTooLarge",
@@ -33,7 +34,13 @@ __all__ = [
 
 
 class LlmError(AtrError):
-    """Base class of the errors one provider call can end in."""
+    """Base class of the errors one provider call can end in.
+
+    ``charged_tokens`` is the usage the provider reported for the failed call
+    (an invalid answer still costs tokens), or None when unknown.
+    """
+
+    charged_tokens: int | None = None
 
 
 class RateLimited(LlmError):
@@ -54,6 +61,10 @@ class ProviderRejected(LlmError):
 
 class ProviderFailed(LlmError):
     """Raised on a timeout, a 5xx or a broken connection: a later call may succeed."""
+
+
+class ProviderTimeout(ProviderFailed):
+    """Raised when the provider did not answer within ``ATR_LLM_TIMEOUT_S``."""
 
 
 class InvalidAnswer(LlmError):

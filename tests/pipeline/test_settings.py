@@ -82,8 +82,14 @@ def test_misspelled_atr_variable_is_an_error_with_a_suggestion() -> None:
 
 
 def test_provider_needs_its_key() -> None:
-    assert "OPENAI_API_KEY is required when ATR_LLM_PROVIDER=openai" in settings_error(
-        {**MINIMAL, "ATR_LLM_PROVIDER": "openai"})
+    assert "OPENAI_API_KEY is required: openai is in the LLM chain openai -> offline" \
+        in settings_error({**MINIMAL, "ATR_LLM_PROVIDER": "openai"})
+    assert "GEMINI_API_KEY is required: gemini is in the LLM chain offline -> gemini" \
+        in settings_error({**MINIMAL, "ATR_LLM_FALLBACK": "gemini"})
+    assert Settings.from_env({**MINIMAL, "ATR_LLM_PROVIDER": "gemini", "GEMINI_API_KEY": "k",
+                              "ATR_LLM_FALLBACK": "offline,gemini"}).llm_chain \
+        == ("gemini", "offline")
+    assert Settings.from_env({**MINIMAL, "ATR_LLM_FALLBACK": ""}).llm_chain == ("offline",)
     assert Settings.from_env({**MINIMAL, "ATR_LLM_PROVIDER": "gemini",
                               "GEMINI_API_KEY": "g-key"}).gemini_api_key == "g-key"
 
