@@ -1,0 +1,197 @@
+"""Ask the providers in order, through the shared limiter, until one answers.
+
+For each provider of the chain (``ATR_LLM_PROVIDER`` then ``ATR_LLM_FALLBACK``):
+
+- out of quota for the day (a Redis mark, see :meth:`LlmChain.mark_exhausted`):
+  skipped;
+- no budget in the shared limiter, or cooling down after a 429: the whole
+  message waits (:class:`BudgetDeferred`) — a rate limit passes, so falling
+  back would only spend a worse provider;
+- a 429: its wait becomes the provider's cooldown, then as above;
+- ``insufficient_quota`` or a daily quota: marked exhausted until the end of
+  the provider's day, next provider at once;
+- a rejected request (key, model) or one too large for the TPM: next provider;
+- a timeout, 5xx or invalid answer: called again, up to ``attempts`` calls,
+  then the next provider.
+
+Every call and outcome leaves a doclog line (``llm.*`` events) in the
+message's stream; no prompt text and no key is ever written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+from zoneinfo import ZoneInfo
+
+import redis
+
+from pipeline import doclog
+from pipeline.llm.errors import (
+    BudgetDeferred,
+    InvalidAnswer,
+    LlmError,
+    LlmUnavailable,
+    ProviderFailed,
+    ProviderRejected,
+    ProviderTimeout,
+    QuotaExhausted,
+    RateLimited,
+    RequestTooLarge,
+)
+from pipeline.llm.provider import Completion, Provider
+from pipeline.llm.ratelimit import Budget, Limits, Reservation, SharedLimiter
+from pipeline.llm.request import SeoRequest
+
+__all__ = ["LlmChain", "Suggestion", "exhausted_key"]
+
+logger = logging.getLogger(__name__)
+
+#: The zone whose midnight ends a provider's quota day (Gemini: Pacific time).
+_QUOTA_DAY_ZONES: Final = {"gemini": "America/Los_Angeles"}
+_KIND: Final[tuple[tuple[type[LlmError], str], ...]] = (
+    (InvalidAnswer, "invalid"), (ProviderRejected, "rejected"), (QuotaExhausted, "quota"),
+    (RequestTooLarge, "too_large"), (ProviderTimeout, "timeout"), (ProviderFailed, "failed"),
+)
+
+
+def exhausted_key(provider: str) -> str:
+    """The Redis key marking ``provider`` out of quota (its value says why)."""
+    return f"atr:llm:exhausted:{provider}"
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """The answer that won, who wrote it, and whether a fallback was needed."""
+
+    completion: Completion
+    provider: str
+    fallback: bool
+
+
+class LlmChain:
+    """The providers of the chain, each with its shared budget. Thread-safe."""
+
+    def __init__(self, providers: Sequence[Provider], limiter: SharedLimiter,
+                 limits: Mapping[str, Limits], *, attempts: int, zone: ZoneInfo) -> None:
+        if not providers:
+            raise ValueError("an LLM chain needs at least one provider")
+        self.providers = tuple(providers)
+        self.limiter = limiter
+        self.limits = dict(limits)
+        self.attempts = attempts
+        self.zone = zone
+
+    @property
+    def client(self) -> redis.Redis:
+        """The Redis client the budgets and marks live in."""
+        return self.limiter.client
+
+    def budget(self, provider: Provider) -> Budget:
+        """The shared budget of ``provider`` (its name and model)."""
+        return Budget(provider.name, provider.model,
+                      self.limits.get(provider.name, Limits(None, None)))
+
+    def suggest(self, request: SeoRequest) -> Suggestion:
+        """The first checked answer of the chain; BudgetDeferred or LlmUnavailable otherwise."""
+        failures: list[str] = []
+        for index, provider in enumerate(self.providers):
+            mark = self._exhausted(provider)
+            if mark is not None:
+                failures.append(f"{provider.name}: {mark}")
+                continue
+            completion = self._ask(provider, request, failures,
+                                   last=index == len(self.providers) - 1)
+            if completion is not None:
+                tokens = completion.usage.total if completion.usage else None
+                doclog.emit(doclog.EVENT_LLM_ANSWERED, provider=provider.name,
+                            model=completion.model, fallback=index > 0, tokens=tokens,
+                            answer=completion.answer.to_json())
+                return Suggestion(completion, provider.name, index > 0)
+        raise LlmUnavailable("no LLM provider could answer: " + "; ".join(failures))
+
+    def mark_exhausted(self, provider: str, reason: str) -> datetime:
+        """Skip ``provider`` until the end of its quota day; returns when that is."""
+        zone = ZoneInfo(_QUOTA_DAY_ZONES.get(provider, str(self.zone)))
+        now = datetime.now(zone)
+        until = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), zone)
+        seconds = max(1, int((until - now).total_seconds()) + 1)
+        self.client.set(exhausted_key(provider), f"{reason} (until {until.isoformat()})",
+                        ex=seconds)
+        return until
+
+    def _exhausted(self, provider: Provider) -> str | None:
+        if not provider.limited:
+            return None
+        value = self.client.get(exhausted_key(provider.name))
+        if value is None:
+            return None
+        return value.decode() if isinstance(value, bytes) else str(value)
+
+    def _ask(self, provider: Provider, request: SeoRequest, failures: list[str], *,
+             last: bool) -> Completion | None:
+        for call in range(1, self.attempts + 1):
+            try:
+                return self._call(provider, request)
+            except (QuotaExhausted, ProviderRejected, RequestTooLarge) as exc:
+                if isinstance(exc, QuotaExhausted):
+                    until = self.mark_exhausted(provider.name, str(exc))
+                    doclog.emit(doclog.EVENT_LLM_EXHAUSTED, provider=provider.name,
+                                reason=str(exc), until=until.isoformat())
+                self._failed(provider, call, exc, "give_up" if last else "fallback")
+                failures.append(f"{provider.name}: {exc}")
+                return None
+            except (ProviderFailed, InvalidAnswer) as exc:
+                retry = call < self.attempts
+                self._failed(provider, call, exc,
+                             "retry" if retry else "give_up" if last else "fallback")
+                if not retry:
+                    failures.append(f"{provider.name}: {exc} (after {call} calls)")
+        return None
+
+    def _call(self, provider: Provider, request: SeoRequest) -> Completion:
+        if not provider.limited:
+            return provider.complete(request)
+        budget = self.budget(provider)
+        held = self.limiter.reserve(budget, provider.estimate(request))
+        if not isinstance(held, Reservation):
+            wait_ms, why = held
+            raise BudgetDeferred(f"{provider.name} {provider.model}: no {why} budget now", wait_ms)
+        try:
+            completion = provider.complete(request)
+        except RateLimited as exc:
+            self.limiter.release(held)
+            self.limiter.cool_down(budget, exc.retry_after_ms)
+            doclog.emit(doclog.EVENT_LLM_RATE_LIMITED, provider=provider.name,
+                        model=provider.model, wait_ms=exc.retry_after_ms, error=str(exc))
+            logger.warning("%s %s answered 429; every worker waits %d ms: %s", provider.name,
+                           provider.model, exc.retry_after_ms, exc)
+            raise BudgetDeferred(f"{provider.name} {provider.model}: rate limited by the "
+                                 f"provider", exc.retry_after_ms) from None
+        except (QuotaExhausted, ProviderRejected) as exc:
+            self.limiter.release(held)  # refused up front: nothing was charged
+            raise exc from None
+        except LlmError as exc:
+            if exc.charged_tokens is not None:
+                self.limiter.settle(held, exc.charged_tokens)
+            else:
+                self.limiter.keep(held)  # a timeout may still have been charged
+            raise
+        except Exception:
+            self.limiter.keep(held)  # a bug in a provider must not leak the reservation
+            raise
+        if completion.usage is not None:
+            self.limiter.settle(held, completion.usage.total)
+        else:
+            self.limiter.keep(held)
+        return completion
+
+    def _failed(self, provider: Provider, call: int, exc: LlmError, next_step: str) -> None:
+        kind = next((k for cls, k in _KIND if isinstance(exc, cls)), "failed")
+        doclog.emit(doclog.EVENT_LLM_CALL_FAILED, provider=provider.name, model=provider.model,
+                    call=call, kind=kind, error=str(exc), next=next_step)
+        logger.warning("%s call %d failed (%s), next: %s: %s", provider.name, call, kind,
+                       next_step, exc)
