@@ -19,9 +19,10 @@ import dramatiq
 from dramatiq import Actor
 from dramatiq.broker import Broker
 
+from middleware.deferral import Deferral
 from middleware.doclog import DOCLOG_STREAM_OPTION
 from pipeline import doclog, names
-from pipeline.errors import ConfigError, PayloadError, PermanentError
+from pipeline.errors import ConfigError, Deferred, PayloadError, PermanentError
 
 __all__ = ["ACTOR_DEFAULTS", "atr_actor", "declare_module", "job"]
 
@@ -94,7 +95,8 @@ def atr_actor(*, queue: str, broker: Broker, name: str | None = None,
 
 
 def _checked(fn: Callable[..., Any], actor_name: str) -> Callable[..., Any]:
-    """``fn`` raising PayloadError (dead-letter at once) for arguments it cannot take.
+    """``fn`` raising PayloadError (dead-letter at once) for arguments it cannot take,
+    and a :class:`Deferral` for a :class:`Deferred` (wait, no retry used).
 
     A producer that misspells a keyword would otherwise get a TypeError, which
     Dramatiq retries like any failure although no retry can help.
@@ -109,7 +111,12 @@ def _checked(fn: Callable[..., Any], actor_name: str) -> Callable[..., Any]:
             expected = ", ".join(signature.parameters) or "no arguments"
             raise PayloadError(f"payload does not fit {actor_name}: {exc}; "
                                f"it takes: {expected}") from None
-        return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        except Deferred as exc:
+            # Waiting for a shared budget is not a failure: DeferringRetries
+            # re-enqueues it without using up a retry.
+            raise Deferral.of(exc) from None
 
     return checked
 

@@ -10,12 +10,12 @@ from dramatiq.middleware import (
     CurrentMessage,
     Middleware,
     Pipelines,
-    Retries,
     ShutdownNotifications,
     TimeLimit,
 )
 
 from brokers.groups import WorkerGroup, shaped
+from middleware.deferral import DeferringRetries
 from middleware.doclog import Doclog
 from middleware.heartbeat import Heartbeat
 from middleware.imagemagick import ImageMagickPolicy
@@ -63,7 +63,10 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
         ShutdownNotifications(),
         Callbacks(),
         Pipelines(),
-        Retries(
+        # Dramatiq's Retries, plus deferral: a message waiting for LLM budget
+        # (pipeline.errors.Deferred) is re-enqueued after its delay without
+        # using up a retry or sleeping in a worker thread.
+        DeferringRetries(
             max_retries=DEFAULT_MAX_RETRIES,
             min_backoff=_MIN_BACKOFF_MS,
             max_backoff=_MAX_BACKOFF_MS,
@@ -74,9 +77,11 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
         # atr health can count live processes per group; a no-op in producers.
         Heartbeat(group.name if group else None),
     ]
-    # The project's other middleware (LLM rate limit, ImageMagick policy,
-    # Prometheus) is appended here, in this order, by the issues that build
-    # it; nothing is added anywhere else. (Sentry is the exception: see above.)
+    # The project's other middleware (ImageMagick policy, systemd, Prometheus)
+    # is appended here, in this order; nothing is added anywhere else. (Sentry
+    # and the LLM deferral, which replaces Retries, are placed above.) The
+    # shared LLM rate limit itself is pipeline.llm.ratelimit, called by the
+    # provider chain around each call; its "no budget" ends up in DeferringRetries.
     # ImageMagick policy (issue 6): defines the imagemagick_needs actor option;
     # preflight at worker boot (critical lines, the group keeps running) and,
     # before an image actor's code, a denial or bad font raises a PermanentError

@@ -2,8 +2,9 @@
 
 Events (see :mod:`pipeline.doclog.events`): ``started``; then ``succeeded``,
 ``failed`` (will retry), ``dead`` (retries exhausted or failed by a
-middleware), ``rejected`` (a :class:`PermanentError`, dead-lettered at once)
-or ``skipped``. ``attempt`` is 1 for the first delivery: Dramatiq's Retries
+middleware), ``rejected`` (a :class:`PermanentError`, dead-lettered at once),
+``deferred`` (waits for a shared budget, ``delay_ms``; no retry used) or
+``skipped``. ``attempt`` is 1 for the first delivery: Dramatiq's Retries
 middleware stores in ``message.options["retries"]`` how many attempts already
 failed, so attempt = 1 + retries, read when the message starts.
 
@@ -34,6 +35,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
 
+from middleware.deferral import DEFERRALS_OPTION, Deferral
 from pipeline import doclog
 from pipeline.doclog import DoclogWriter, MessageScope
 from pipeline.errors import PermanentError
@@ -86,6 +88,11 @@ class Doclog(Middleware):
                               result: Any = None,
                               exception: BaseException | None = None) -> None:
         try:
+            if isinstance(exception, Deferral):
+                self._finish(broker, message, doclog.EVENT_DEFERRED,
+                             extra={"delay_ms": exception.delay_ms, "reason": exception.reason,
+                                    DEFERRALS_OPTION: message.options.get(DEFERRALS_OPTION)})
+                return
             if exception is None:
                 # Failed without an exception: a middleware failed it before
                 # the actor could run; it goes to the dead-letter queue.
@@ -128,7 +135,8 @@ class Doclog(Middleware):
             logger.exception("Doclog could not publish its write-error count.")
 
     def _finish(self, broker: dramatiq.Broker, message: MessageProxy, event: str, *,
-                error: str | None = None, dead_letter: bool | None = None) -> None:
+                error: str | None = None, dead_letter: bool | None = None,
+                extra: dict[str, Any] | None = None) -> None:
         scope = doclog.current_scope()
         record: dict[str, Any]
         if scope is not None and scope.fields["message_id"] == message.message_id:
@@ -142,6 +150,8 @@ class Doclog(Middleware):
             record["error"] = error
         if dead_letter is not None:
             record["dead_letter"] = dead_letter
+        if extra:
+            record.update(extra)
         if event in (doclog.EVENT_DEAD, doclog.EVENT_REJECTED):
             record.update(_payload(message))  # the final line says what was given up
         self.writer.write(stream, record)

@@ -52,6 +52,7 @@ from dramatiq.middleware import Middleware
 from dramatiq.worker import Worker
 
 from brokers.groups import WorkerGroup
+from middleware.deferral import Deferral
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -275,7 +276,8 @@ class Metrics(Middleware):
                 self._metrics.durations.labels(*labels).observe(
                     (time.monotonic() - started) * 1000)
             self._metrics.total.labels(*labels).inc()
-            if exception is not None:
+            # A deferral (waiting for LLM budget) is not an error.
+            if exception is not None and not isinstance(exception, Deferral):
                 self._metrics.errored.labels(*labels).inc()
 
     def _count(self, which: str, message: dramatiq.Message[Any] | MessageProxy) -> None:
