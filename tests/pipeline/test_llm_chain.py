@@ -142,7 +142,7 @@ def test_insufficient_quota_goes_straight_to_the_fallback_for_the_day(
     assert len(openai_fake.requests) == 1  # not retried
     mark = redis_client.get(exhausted_key("openai"))
     assert mark is not None and "insufficient_quota" in str(mark)
-    assert 0 < int(redis_client.ttl(exhausted_key("openai"))) <= 86_401  # type: ignore[arg-type]
+    assert 0 < int(redis_client.ttl(exhausted_key("openai"))) <= 86_401
     # The next message does not call openai at all.
     assert chain.suggest(POST).provider == "gemini"
     assert len(openai_fake.requests) == 1
