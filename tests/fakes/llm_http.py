@@ -1,0 +1,237 @@
+"""The HTTP server the OpenAI and Gemini fakes build on.
+
+- :class:`LlmFakeServer`: a threaded server on 127.0.0.1 with the request log,
+  counters, quota switch, injected faults and rate-limit ledger
+  (:class:`~tests.fakes.llm_ledger.RateLedger`) both fakes share; a context
+  manager. Each fake implements :meth:`LlmFakeServer._handle`.
+- :class:`RecordedRequest`: one request as a fake saw it.
+- :class:`Reply`: what a fake answers (or ``hang`` to answer nothing).
+
+Tokens, the ledger, faults and answers are in :mod:`tests.fakes.llm_ledger`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.llm_ledger import Fault, FaultQueue, RateLedger
+
+__all__ = ["LlmFakeServer", "RecordedRequest", "Reply"]
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as a fake saw it: path (no query), query, headers (lower-case), JSON body."""
+
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+    #: When it arrived, in ``time.monotonic`` seconds.
+    at: float
+
+    @property
+    def version(self) -> str:
+        """The API version segment of the path: ``v1``, ``v1beta``."""
+        return self.path.strip("/").split("/", 1)[0]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer to send; ``hang`` instead holds the request and closes without answering."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    hang: bool = False
+
+
+class LlmFakeServer:
+    """HTTP plumbing, ledger, faults and counters of an LLM fake; a context manager."""
+
+    def __init__(self, *, api_key: str, models: frozenset[str] | set[str], rpm: int | None,
+                 tpm: int | None, rpd: int | None, window_s: float, latency_s: float,
+                 hang_s: float) -> None:
+        self.api_key = api_key
+        self.models = frozenset(models)
+        self.latency_s = latency_s
+        self.hang_s = hang_s
+        #: When True, every call gets the provider's quota-exhausted error.
+        self.quota_exhausted = False
+        self.ledger = RateLedger(rpm=rpm, tpm=tpm, window_s=window_s, rpd=rpd)
+        self._faults = FaultQueue()
+        self._lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+        self._counts: dict[str, int] = {}
+        self._served_faults: list[str] = []
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- what tests read and switch -------------------------------------------
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        assert self._server is not None, "not started"
+        return int(self._server.server_address[1])
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def ok(self) -> int:
+        """Calls answered 200 (``invalid_json`` and ``schema_violation`` faults included)."""
+        return self._count("ok")
+
+    @property
+    def rate_limited(self) -> int:
+        """Calls refused 429 by the RPM, TPM or RPD limit (not the quota errors)."""
+        return self._count("rate_limited")
+
+    @property
+    def quota_errors(self) -> int:
+        """Calls answered the quota-exhausted error (switch or ``insufficient_quota`` fault)."""
+        return self._count("quota")
+
+    @property
+    def faults_served(self) -> list[str]:
+        """The injected faults served so far, in order."""
+        with self._lock:
+            return list(self._served_faults)
+
+    @property
+    def admitted(self) -> list[tuple[float, int]]:
+        """Admitted calls as (monotonic arrival, tokens charged), as the ledger holds them."""
+        return self.ledger.admitted
+
+    @property
+    def charged_tokens(self) -> int:
+        """Tokens charged to every admitted call."""
+        return self.ledger.charged_tokens
+
+    def inject(self, fault: Fault, times: int = 1) -> None:
+        """Serve ``fault`` to the next ``times`` calls (:data:`~tests.fakes.llm_ledger.FAULTS`).
+
+        A call takes a fault once it passes the key, model and request checks
+        (and the quota switch). ``timeout``, ``500`` and ``insufficient_quota``
+        are never charged; ``invalid_json`` and ``schema_violation`` are 200
+        answers, admitted and charged like any call (a 429 still uses them up).
+        """
+        self._faults.push(fault, times)
+
+    def reset(self) -> None:
+        """Forget requests, counters, charges and queued faults; clear the quota switch."""
+        with self._lock:
+            self._requests.clear()
+            self._counts.clear()
+            self._served_faults.clear()
+        self._faults.clear()
+        self.ledger.reset()
+        self.quota_exhausted = False
+
+    # -- lifecycle ------------------------------------------------------------
+    def start(self) -> Self:
+        """Listen on a free port of 127.0.0.1 and serve from a daemon thread."""
+        self._stopping.clear()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        # A short poll keeps stop() (and so each test's teardown) quick.
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05},
+                                        name=f"fake-{type(self).__name__}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Release held requests, stop serving and close the socket."""
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # -- for the subclasses ---------------------------------------------------
+    def _handle(self, request: RecordedRequest, raw: bytes) -> Reply:
+        """Answer one recorded request (its body None if not JSON); ``raw`` is the body."""
+        raise NotImplementedError
+
+    def _next_fault(self) -> str | None:
+        fault = self._faults.pop()
+        if fault is not None:
+            with self._lock:
+                self._served_faults.append(fault)
+        return fault
+
+    def _tally(self, what: str) -> None:
+        with self._lock:
+            self._counts[what] = self._counts.get(what, 0) + 1
+
+    def _count(self, what: str) -> int:
+        with self._lock:
+            return self._counts.get(what, 0)
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less if the server stops."""
+        if seconds > 0:
+            self._stopping.wait(seconds)
+
+    def _serve(self, path: str, headers: dict[str, str], raw: bytes, at: float) -> Reply:
+        url = urlsplit(path)
+        query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        try:
+            body = json.loads(raw) if raw else None
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        request = RecordedRequest(url.path, query, headers, body, at)
+        with self._lock:
+            self._requests.append(request)
+        return self._handle(request, raw)
+
+
+def _handler_for(fake: LlmFakeServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as the SDKs' connection pools expect
+
+        def do_POST(self) -> None:
+            at = time.monotonic()
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            reply = fake._serve(self.path, headers, raw, at)
+            if reply.hang:
+                fake._pause(fake.hang_s)
+                self.close_connection = True
+                return
+            data = json.dumps(reply.body, ensure_ascii=False).encode()
+            try:
+                self.send_response(reply.status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client timed out during latency_s
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return  # keep test output clean
+
+    return Handler
