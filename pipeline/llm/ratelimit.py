@@ -15,7 +15,13 @@ every reservation honours.
 All times are the Redis server's clock (``TIME``), so hosts need not agree.
 Keys (``atr:llm:<provider>:<model>:...``): ``log`` (sorted set: reservation
 id -> time it counts from, in ms), ``tok`` (hash: id -> tokens), ``sum``
-(total tokens in ``tok``) and ``cool`` (present while cooling down).
+(total tokens in ``tok``), ``cool`` (present while cooling down) and
+``line`` (the time the last refused caller was told to come back).
+
+Refused callers form a waiting line: each is told to come back one spacing
+after the one before (the window divided by the calls the limits admit per
+window, a little less), so a backlog of deferred messages returns at the
+rate budget frees instead of all at once, each asking again.
 """
 
 from __future__ import annotations
@@ -34,17 +40,35 @@ __all__ = ["Budget", "Limits", "Reservation", "SharedLimiter", "Snapshot"]
 #: the window: a process killed mid-call leaves no permanent leak.
 _IN_FLIGHT_MS: Final = 10 * 60_000
 
-# KEYS: log, tok, sum, cool. ARGV: window_ms, rpm (0 = none), tpm (0 = none),
-# tokens, id, in_flight_ms, recheck_ms. Returns {1, 0, 'ok'} when reserved, else
-# {0, wait_ms, why}. An unsettled entry counts as stamped now for the RPM wait;
-# when unsettled tokens block the TPM, settling will shrink them: recheck soon.
+# KEYS: log, tok, sum, cool, line. ARGV: window_ms, rpm (0 = none), tpm (0 =
+# none), tokens, id, in_flight_ms, recheck_ms. Returns {1, 0, 'ok'} when
+# reserved, else {0, wait_ms, why}. An unsettled entry counts as stamped now for
+# the RPM wait; when unsettled tokens block the TPM, settling will shrink them:
+# recheck soon. A refused caller is given a place in a waiting line (see _queue).
 _RESERVE: Final = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window, rpm, tpm = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local tokens = tonumber(ARGV[4])
+-- The waiting line: callers refused together come back one spacing apart,
+-- at about the rate the limits admit calls, instead of all at the first
+-- moment budget frees (where one would win and the rest ask again).
+local function queue(wait, why)
+  local count = redis.call('ZCARD', KEYS[1])
+  local sum = tonumber(redis.call('GET', KEYS[3]) or '0')
+  local per_call = tokens
+  if count > 0 and sum > 0 then per_call = math.min(tokens, sum / count) end
+  local calls = 1e12
+  if rpm > 0 then calls = rpm end
+  if tpm > 0 then calls = math.min(calls, tpm / per_call) end
+  local spacing = math.floor(window / calls * 0.8)
+  local line = tonumber(redis.call('GET', KEYS[5]) or '0')
+  local at = math.max(now + wait, line + spacing)
+  redis.call('SET', KEYS[5], at, 'PX', at - now + window)
+  return {0, at - now, why}
+end
 local cool = redis.call('PTTL', KEYS[4])
-if cool > 0 then return {0, cool, 'cooldown'} end
+if cool > 0 then return queue(cool, 'cooldown') end
 local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - window)
 for _, id in ipairs(old) do
   local used = tonumber(redis.call('HGET', KEYS[2], id) or '0')
@@ -56,7 +80,7 @@ local count = redis.call('ZCARD', KEYS[1])
 if rpm > 0 and count + 1 > rpm then
   local first = redis.call('ZRANGE', KEYS[1], 0, count - rpm, 'WITHSCORES')
   local at = math.min(tonumber(first[#first]), now)
-  return {0, math.max(1, at + window - now + 1), 'rpm'}
+  return queue(math.max(1, at + window - now + 1), 'rpm')
 end
 local sum = tonumber(redis.call('GET', KEYS[3]) or '0')
 if tpm > 0 and sum + tokens > tpm then
@@ -66,11 +90,11 @@ if tpm > 0 and sum + tokens > tpm then
     over = over - tonumber(redis.call('HGET', KEYS[2], entries[i]) or '0')
     if over <= 0 then
       local at = tonumber(entries[i + 1])
-      if at > now then return {0, tonumber(ARGV[7]), 'tpm'} end
-      return {0, math.max(1, at + window - now + 1), 'tpm'}
+      if at > now then return queue(tonumber(ARGV[7]), 'tpm') end
+      return queue(math.max(1, at + window - now + 1), 'tpm')
     end
   end
-  return {0, tonumber(ARGV[7]), 'tpm'}
+  return queue(tonumber(ARGV[7]), 'tpm')
 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[6]), ARGV[5])
 redis.call('HSET', KEYS[2], ARGV[5], tokens)
@@ -211,7 +235,7 @@ class SharedLimiter:
 
     def _keys(self, budget: Budget, *, with_cool: bool = False) -> list[str]:
         keys = [f"{budget.key}:log", f"{budget.key}:tok", f"{budget.key}:sum"]
-        return [*keys, f"{budget.key}:cool"] if with_cool else keys
+        return [*keys, f"{budget.key}:cool", f"{budget.key}:line"] if with_cool else keys
 
 
 def _text(value: Any) -> str:

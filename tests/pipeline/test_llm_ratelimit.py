@@ -128,3 +128,20 @@ def test_gemini_retry_delay_is_read_from_the_details() -> None:
                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "41s"}]
     assert gemini_retry_delay_ms(details) == 41_000
     assert gemini_retry_delay_ms([]) is None
+
+
+def test_refused_callers_are_spread_out_instead_of_returning_together(
+        redis_client: redis.Redis) -> None:
+    limiter = SharedLimiter(redis_client, window_s=60)
+    budget = _budget(rpm=10, tpm=None)
+    for _ in range(10):
+        held = limiter.reserve(budget, 1)
+        assert isinstance(held, Reservation)
+        limiter.settle(held, 1)
+    waits = [limiter.reserve(budget, 1) for _ in range(4)]
+    assert all(isinstance(w, tuple) and w[1] == "rpm" for w in waits)
+    first, *rest = [w[0] for w in waits]  # type: ignore[index]
+    assert 59_000 < first <= 60_001
+    # 10 calls a minute: each next caller is told to come back ~6 s later (x 0.8).
+    assert [later - earlier for earlier, later in zip([first, *rest], rest, strict=False)] \
+        == pytest.approx([4800, 4800, 4800], abs=50)
