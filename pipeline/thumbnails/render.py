@@ -19,7 +19,7 @@ from wand.drawing import Drawing
 
 from pipeline.errors import RenderError
 from pipeline.thumbnails.background import prepared_background
-from pipeline.thumbnails.layout import Layout, layout_title
+from pipeline.thumbnails.layout import Layout, WandMeasure, fit_title, unhinted
 from pipeline.thumbnails.spec import ThumbSpec, title_box
 
 __all__ = ["RenderError", "ThumbSpec", "render_thumbnail", "write_atomic"]
@@ -45,10 +45,12 @@ def render_thumbnail(title: str, spec: ThumbSpec) -> bytes:
         raise RenderError(f"thumbnail font {spec.font} does not exist; set ATR_THUMB_FONT "
                           "to a single-face Korean font file (e.g. "
                           "/usr/share/fonts/truetype/nanum/NanumGothicBold.ttf)")
-    layout = layout_title(title, spec)
+    with WandMeasure(spec.font) as measure:
+        layout = fit_title(title, spec, measure)
+        vertical = measure.vertical(layout.font_size)
     with prepared_background(spec.background, spec.width, spec.height) as image:
         if layout.lines:
-            _draw_title(image, layout, spec)
+            _draw_title(image, layout, vertical, spec)
         image.format = spec.fmt
         image.compression_quality = spec.quality
         blob: bytes | None = image.make_blob()
@@ -58,25 +60,29 @@ def render_thumbnail(title: str, spec: ThumbSpec) -> bytes:
     return blob
 
 
-def _draw_title(image: Any, layout: Layout, spec: ThumbSpec) -> None:
-    """Draw the lines centred in the title box, white, at ``layout.font_size``."""
+def _draw_title(image: Any, layout: Layout, vertical: tuple[float, float],
+                spec: ThumbSpec) -> None:
+    """Draw the lines centred in the title box, white, at ``layout.font_size``.
+
+    ``vertical`` is the font's (ascender, descender) at that size: the font's
+    (not the glyphs') extent centres the block the same way whatever the words.
+    """
     box = title_box(spec)
+    ascender, descender = vertical
+    block = (len(layout.lines) - 1) * layout.line_height + (ascender - descender)
+    top = box.top + (box.height - block) / 2
+    centre = box.left + box.width // 2
+    unhinted(image)  # as the layout measured the lines
     with Drawing() as draw:
         draw.font = str(spec.font)
         draw.font_size = layout.font_size
         draw.fill_color = Color("white")
         draw.text_alignment = "center"
         draw.text_antialias = True
-        # The font's ascender/descender (not the glyphs') centre the block
-        # the same way whatever the words are.
-        metrics = draw.get_font_metrics(image, layout.lines[0])
-        ascender, descender = metrics.ascender, metrics.descender
-        block = (len(layout.lines) - 1) * layout.line_height + (ascender - descender)
-        top = box.top + (box.height - block) / 2
-        centre = box.left + box.width // 2
         for index, line in enumerate(layout.lines):
-            draw.text(centre, round(top + ascender + index * layout.line_height), line)
-        draw(image)
+            # annotate() measures the line, then draws it; Drawing.text() plus
+            # draw() would measure it a second time while parsing the drawing.
+            image.annotate(line, draw, centre, round(top + ascender + index * layout.line_height))
 
 
 def write_atomic(path: Path, data: bytes) -> None:
