@@ -108,8 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{args.minutes:g} min run")
     print(f"  calls answered:         {calls}")
     print(f"  tokens charged:         {tokens} ({per_window:.0f} per {args.window_s:g} s window)")
-    windows = [sum(t for at, t in admitted if i * args.window_s <= at - started
-                   < (i + 1) * args.window_s) for i in range(int(args.minutes * 60 / args.window_s))]
+    count = int(args.minutes * 60 / args.window_s)
+    windows = [sum(t for at, t in admitted
+                   if i * args.window_s <= at - started < (i + 1) * args.window_s)
+               for i in range(count)]
     print(f"  tokens per window:      {', '.join(map(str, windows))}")
     print(f"  deferrals (waited):     {deferrals}")
     print(f"  429s from the fake:     {fake.rate_limited}")
