@@ -4,7 +4,8 @@ Starts a private redis-server when ``REDIS_URL`` is unset, boots both worker
 groups with the real ``dramatiq`` CLI (through ``atr worker``), sends a
 message through every queue, renders the featured-image thumbnails of the
 sample Korean posts of a local WordPress stand-in (under the shipped
-ImageMagick policy), runs a dry-run ``doclog_rotate``, prints who handled
+ImageMagick policy), asks the LLM chain (offline Korean provider by default)
+for the posts' SEO fields, runs a dry-run ``doclog_rotate``, prints who handled
 what and the doclog evidence of the run, and stops everything gracefully.
 Later jobs add their steps here.
 """
@@ -25,6 +26,7 @@ from brokers.boot import producer_broker
 from brokers.groups import GROUPS, shaped
 from brokers.producer import send
 from ops.demo_images import demo_image_env, demo_thumbnails
+from ops.demo_llm import demo_seo
 from ops.doclog_view import format_record
 from ops.ping import ping_queues, render_results
 from ops.redis_server import EmbeddedRedis
@@ -90,6 +92,21 @@ def run_demo() -> int:
             print(f"    FAILED: {exc}")
             thumbnails_ok = False
 
+        print(f"==> SEO fields of the sample posts, by worker1's LLM chain "
+              f"({' -> '.join(settings.llm_chain)})")
+        try:
+            for row in demo_seo(broker, settings):
+                answer = row.answer
+                print(f"    {row.post_id} {row.title}")
+                print(f"        {row.provider}: keyword {answer['focus_keyword']!r}; tags "
+                      f"{', '.join(answer['tags'])}")
+                print(f"        description ({len(answer['meta_description'])}자): "
+                      f"{answer['meta_description']}")
+            seo_ok = True
+        except AtrError as exc:
+            print(f"    FAILED: {exc}")
+            seo_ok = False
+
         print("==> doclog_rotate (dry run) on worker2: what would be compressed or deleted")
         rotated = _rotate_dry_run(broker, settings)
         print(f"    {rotated}")
@@ -105,7 +122,7 @@ def run_demo() -> int:
         for g in groups:
             print(f"    {g.group}: exit code {codes[g.group]}")
         ok = all(r.ok for r in results) and not any(codes.values()) \
-            and rotated.startswith("ok") and thumbnails_ok
+            and rotated.startswith("ok") and thumbnails_ok and seo_ok
         if not ok:
             for g in groups:
                 print(f"---- last lines of {g.group}'s log ----")

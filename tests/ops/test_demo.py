@@ -26,6 +26,12 @@ def test_demo_starts_its_own_redis_and_routes_every_queue(clean_env: dict[str, s
         path = Path(line.strip())
         assert path.suffix == ".jpg" and path.stat().st_size > 10_000
         assert path.read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
+    seo = out[out.index("==> SEO fields of the sample posts"):
+              out.index("==> doclog_rotate")].splitlines()
+    assert "(offline)" in seo[0]
+    answers = [line for line in seo if line.strip().startswith("offline: keyword")]
+    assert len(answers) == 8
+    assert len([line for line in seo if "description (" in line]) == 8
     rotate = out[out.index("==> doclog_rotate (dry run)"):].splitlines()[1]
     assert rotate.strip().startswith("ok: ")
     evidence = out[out.index("==> the doclog evidence"):out.index("==> stopping")]
