@@ -22,6 +22,7 @@ from typing import Any, Final, cast
 
 import dramatiq
 import redis
+from dramatiq.middleware import CurrentMessage
 
 from actors.base import job
 from brokers.boot import current_settings
@@ -72,6 +73,7 @@ def seo_suggest(title: str, content: str, tags: list[str] | None = None,
     if ref is not None and (not isinstance(ref, str) or len(ref) > _REF_MAX):
         raise PayloadError(f"seo_suggest payload: ref must be a string of at most {_REF_MAX} "
                            f"characters, got {ref!r:.60}")
-    suggestion = llm_chain().suggest(request)
+    message = CurrentMessage.get_current_message()
+    suggestion = llm_chain().suggest(request, key=message.message_id if message else None)
     logger.info("seo_suggest %s: answered by %s (%s)%s.", ref or "-", suggestion.provider,
                 suggestion.completion.model, " as a fallback" if suggestion.fallback else "")

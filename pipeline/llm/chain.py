@@ -52,10 +52,16 @@ logger = logging.getLogger(__name__)
 
 #: The zone whose midnight ends a provider's quota day (Gemini: Pacific time).
 _QUOTA_DAY_ZONES: Final = {"gemini": "America/Los_Angeles"}
+#: How long a job's failed-call counts are kept, in seconds.
+_CALLS_TTL_S: Final = 86_400
 _KIND: Final[tuple[tuple[type[LlmError], str], ...]] = (
     (InvalidAnswer, "invalid"), (ProviderRejected, "rejected"), (QuotaExhausted, "quota"),
     (RequestTooLarge, "too_large"), (ProviderTimeout, "timeout"), (ProviderFailed, "failed"),
 )
+
+
+def _calls_key(key: str) -> str:
+    return f"atr:llm:calls:{key}"
 
 
 def exhausted_key(provider: str) -> str:
@@ -95,22 +101,33 @@ class LlmChain:
         return Budget(provider.name, provider.model,
                       self.limits.get(provider.name, Limits(None, None)))
 
-    def suggest(self, request: SeoRequest) -> Suggestion:
-        """The first checked answer of the chain; BudgetDeferred or LlmUnavailable otherwise."""
+    def suggest(self, request: SeoRequest, *, key: str | None = None) -> Suggestion:
+        """The first checked answer of the chain; BudgetDeferred or LlmUnavailable otherwise.
+
+        ``key`` names the job (the message id) across deferrals: the failed
+        calls of each provider are counted in Redis under it for a day, so a
+        message deferred between two failing calls does not start its
+        ``attempts`` afresh, and one whose provider refused it for good does
+        not ask that provider again.
+        """
         failures: list[str] = []
         for index, provider in enumerate(self.providers):
             mark = self._exhausted(provider)
             if mark is not None:
                 failures.append(f"{provider.name}: {mark}")
                 continue
-            completion = self._ask(provider, request, failures,
+            completion = self._ask(provider, request, failures, key=key,
                                    last=index == len(self.providers) - 1)
             if completion is not None:
                 tokens = completion.usage.total if completion.usage else None
                 doclog.emit(doclog.EVENT_LLM_ANSWERED, provider=provider.name,
                             model=completion.model, fallback=index > 0, tokens=tokens,
                             answer=completion.answer.to_json())
+                if key is not None:
+                    self.client.delete(_calls_key(key))
                 return Suggestion(completion, provider.name, index > 0)
+        if key is not None:
+            self.client.delete(_calls_key(key))  # the next delivery starts afresh
         raise LlmUnavailable("no LLM provider could answer: " + "; ".join(failures))
 
     def mark_exhausted(self, provider: str, reason: str) -> datetime:
@@ -132,8 +149,12 @@ class LlmChain:
         return value.decode() if isinstance(value, bytes) else str(value)
 
     def _ask(self, provider: Provider, request: SeoRequest, failures: list[str], *,
-             last: bool) -> Completion | None:
-        for call in range(1, self.attempts + 1):
+             key: str | None, last: bool) -> Completion | None:
+        done = self._failed_calls(key, provider)
+        if done >= self.attempts:
+            failures.append(f"{provider.name}: failed {done} calls earlier for this job")
+            return None
+        for call in range(done + 1, self.attempts + 1):
             try:
                 return self._call(provider, request)
             except (QuotaExhausted, ProviderRejected, RequestTooLarge) as exc:
@@ -142,15 +163,31 @@ class LlmChain:
                     doclog.emit(doclog.EVENT_LLM_EXHAUSTED, provider=provider.name,
                                 reason=str(exc), until=until.isoformat())
                 self._failed(provider, call, exc, "give_up" if last else "fallback")
+                self._count_failed(key, provider, self.attempts)
                 failures.append(f"{provider.name}: {exc}")
                 return None
             except (ProviderFailed, InvalidAnswer) as exc:
                 retry = call < self.attempts
                 self._failed(provider, call, exc,
                              "retry" if retry else "give_up" if last else "fallback")
+                self._count_failed(key, provider, 1)
                 if not retry:
                     failures.append(f"{provider.name}: {exc} (after {call} calls)")
         return None
+
+    def _failed_calls(self, key: str | None, provider: Provider) -> int:
+        if key is None:
+            return 0
+        value = self.client.hget(_calls_key(key), provider.name)
+        return int(value) if value is not None else 0
+
+    def _count_failed(self, key: str | None, provider: Provider, calls: int) -> None:
+        if key is None:
+            return
+        pipe = self.client.pipeline()
+        pipe.hincrby(_calls_key(key), provider.name, calls)
+        pipe.expire(_calls_key(key), _CALLS_TTL_S)
+        pipe.execute()
 
     def _call(self, provider: Provider, request: SeoRequest) -> Completion:
         if not provider.limited:

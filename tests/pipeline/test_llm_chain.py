@@ -229,3 +229,44 @@ def test_every_provider_failing_raises_with_each_reason(
         chain.suggest(POST)
     assert "openai: openai server error 500" in str(failed.value)
     assert "gemini: gemini server error 500" in str(failed.value)
+
+
+def test_failed_calls_are_remembered_across_deferrals_of_the_same_job(
+        redis_url: str, redis_client: redis.Redis, gemini_fake: GeminiFake,
+        lines: list[Any], tmp_path: Path) -> None:
+    # The fake allows 2 calls per window and fails both: the job is deferred
+    # between its two openai calls, and on its next delivery goes on to call 2
+    # (not call 1 again), then falls back. Without the key it would loop.
+    with OpenAIFake(rpm=1, window_s=30) as fake:
+        settings = _settings(redis_url, fake, gemini_fake, ATR_OPENAI_RPM="1",
+                             ATR_LLM_WINDOW_S="30")
+        chain = build_chain(settings, redis_client)
+        fake.inject("500", times=2)
+        with pytest.raises(BudgetDeferred):
+            chain.suggest(POST, key="job-1")  # call 1 fails; call 2 has no budget
+        redis_client.delete("atr:llm:openai:gpt-4.1-mini:log", "atr:llm:openai:gpt-4.1-mini:tok",
+                            "atr:llm:openai:gpt-4.1-mini:sum", "atr:llm:openai:gpt-4.1-mini:line")
+        fake.ledger.reset()
+        suggestion = chain.suggest(POST, key="job-1")  # call 2 fails -> gemini
+        assert suggestion.provider == "gemini"
+        assert len(fake.requests) == 2
+        assert not redis_client.exists("atr:llm:calls:job-1")
+    calls = [(r["provider"], r["call"], r["next"]) for r in _read(tmp_path)
+             if r["event"] == "llm.call_failed"]
+    assert calls == [("openai", 1, "retry"), ("openai", 2, "fallback")]
+
+
+def test_a_provider_that_refused_the_job_is_not_asked_again_after_a_deferral(
+        redis_url: str, redis_client: redis.Redis, openai_fake: OpenAIFake) -> None:
+    wrong = "sk-wrong-key-abcdefghijklmnop9999"
+    with GeminiFake(rpm=1, window_s=30) as gemini:
+        settings = _settings(redis_url, openai_fake, gemini, OPENAI_API_KEY=wrong,
+                             ATR_GEMINI_RPM="1", ATR_LLM_WINDOW_S="30")
+        chain = build_chain(settings, redis_client)
+        chain.suggest(POST, key="job-0")  # openai 401, gemini answers
+        with pytest.raises(BudgetDeferred):
+            chain.suggest(POST, key="job-2")  # openai 401, gemini out of budget
+        assert len(openai_fake.requests) == 2
+        with pytest.raises(BudgetDeferred):
+            chain.suggest(POST, key="job-2")  # openai is skipped now
+        assert len(openai_fake.requests) == 2
