@@ -20,6 +20,7 @@ from pipeline.redact import Redactor
 from pipeline.settings import Settings
 from tests.fakes import gemini_server, openai_server
 from tests.fakes.gemini_server import GeminiFake
+from tests.fakes.llm_ledger import Fault
 from tests.fakes.openai_server import OpenAIFake
 
 POST = SeoRequest(
@@ -115,7 +116,7 @@ def test_gemini_answers_through_google_genai(
 
 @pytest.mark.parametrize("fault", ["timeout", "500", "invalid_json", "schema_violation"])
 def test_transient_faults_are_retried_then_the_fallback_answers(
-        fault: str, chain: LlmChain, openai_fake: OpenAIFake, gemini_fake: GeminiFake,
+        fault: Fault, chain: LlmChain, openai_fake: OpenAIFake, gemini_fake: GeminiFake,
         lines: list[Any], tmp_path: Path) -> None:
     openai_fake.inject(fault, times=2)  # ATR_LLM_ATTEMPTS=2: both calls fail
     suggestion = chain.suggest(POST)
