@@ -43,8 +43,7 @@ _IN_FLIGHT_MS: Final = 10 * 60_000
 # KEYS: log, tok, sum, cool, line. ARGV: window_ms, rpm (0 = none), tpm (0 =
 # none), tokens, id, in_flight_ms, recheck_ms. Returns {1, 0, 'ok'} when
 # reserved, else {0, wait_ms, why}. An unsettled entry counts as stamped now for
-# the RPM wait; when unsettled tokens block the TPM, settling will shrink them:
-# recheck soon. A refused caller is given a place in a waiting line (see _queue).
+# the RPM wait; while any call is unsettled, a TPM refusal rechecks soon. A refused caller is given a place in a waiting line (see _queue).
 _RESERVE: Final = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -54,8 +53,15 @@ local tokens = tonumber(ARGV[4])
 -- at about the rate the limits admit calls, instead of all at the first
 -- moment budget frees (where one would win and the rest ask again).
 local function queue(wait, why)
+  -- The cost of a call: the mean usage of settled calls (in-flight ones
+  -- still hold their larger estimate), else this call's estimate.
   local count = redis.call('ZCARD', KEYS[1])
   local sum = tonumber(redis.call('GET', KEYS[3]) or '0')
+  local flying = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+  for _, id in ipairs(flying) do
+    sum = sum - tonumber(redis.call('HGET', KEYS[2], id) or '0')
+  end
+  count = count - #flying
   local per_call = tokens
   if count > 0 and sum > 0 then per_call = math.min(tokens, sum / count) end
   local calls = 1e12
@@ -84,14 +90,18 @@ if rpm > 0 and count + 1 > rpm then
 end
 local sum = tonumber(redis.call('GET', KEYS[3]) or '0')
 if tpm > 0 and sum + tokens > tpm then
+  -- Calls in flight hold their estimate; settling shrinks it to the usage,
+  -- often by half. While any is in flight, ask again soon rather than wait
+  -- for the oldest settled entries to leave the window.
+  if redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf') > 0 then
+    return queue(tonumber(ARGV[7]), 'tpm')
+  end
   local over = sum + tokens - tpm
   local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
   for i = 1, #entries, 2 do
     over = over - tonumber(redis.call('HGET', KEYS[2], entries[i]) or '0')
     if over <= 0 then
-      local at = tonumber(entries[i + 1])
-      if at > now then return queue(tonumber(ARGV[7]), 'tpm') end
-      return queue(math.max(1, at + window - now + 1), 'tpm')
+      return queue(math.max(1, tonumber(entries[i + 1]) + window - now + 1), 'tpm')
     end
   end
   return queue(tonumber(ARGV[7]), 'tpm')
