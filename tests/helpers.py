@@ -16,11 +16,12 @@ from actors.canary import reply_key
 from ops.supervise import atr_executable
 
 
-def run_atr(*args: str, env: Mapping[str, str], cwd: Path,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run the real ``atr`` console script and capture its output."""
+def run_atr(*args: str, env: Mapping[str, str], cwd: Path, timeout: float = 60,
+            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real ``atr`` console script (``stdin`` as its input) and capture its output."""
     return subprocess.run([atr_executable(), *args], env=dict(env), cwd=cwd, text=True,
-                          capture_output=True, timeout=timeout, check=False)
+                          capture_output=True, timeout=timeout, check=False,
+                          input=stdin)
 
 
 def wait_replies(client: redis.Redis, tokens: Iterable[str],
