@@ -84,6 +84,7 @@ def test_matching_limits_drain_the_backlog_with_zero_429s(
     assert deferred and all(d["delay_ms"] > 0 and "budget" in d["reason"] for d in deferred)
     # Both processes did the work (one shared budget across processes).
     assert len({ln["pid"] for ln in succeeded}) == 2
+    _assert_no_secret(tmp_path, log)
 
 
 def test_limits_set_too_high_meet_429s_whose_cooldown_every_worker_honours(
@@ -103,3 +104,12 @@ def test_limits_set_too_high_meet_429s_whose_cooldown_every_worker_honours(
               or "rate limited" in d["reason"]]
     assert len({d["pid"] for d in cooled}) == 2
     assert any("cooldown" in d["reason"] for d in cooled)
+    assert "answered 429; every worker waits" in log
+    _assert_no_secret(tmp_path, log)
+
+
+def _assert_no_secret(tmp_path: Path, log: str) -> None:
+    """The key is in neither the workers' log nor any doclog line."""
+    doclog = b"".join(p.read_bytes() for p in tmp_path.rglob("*.ndjson"))
+    assert doclog and openai_server.API_KEY.encode() not in doclog
+    assert openai_server.API_KEY not in log and "Bearer" not in log
