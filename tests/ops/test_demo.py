@@ -20,7 +20,7 @@ def test_demo_starts_its_own_redis_and_routes_every_queue(clean_env: dict[str, s
         assert row[1] == row[2], f"{queue} answered by the wrong group: {row}"
         assert row[-1] == "ok"
     thumbs = out[out.index("==> thumbnails of the sample posts"):
-                 out.index("==> doclog_rotate")].splitlines()[1:]
+                 out.index("==> SEO fields")].splitlines()[1:]
     assert len(thumbs) == 8
     for line in thumbs:
         path = Path(line.strip())
