@@ -35,7 +35,7 @@ def test_demo_starts_its_own_redis_and_routes_every_queue(clean_env: dict[str, s
     rotate = out[out.index("==> doclog_rotate (dry run)"):].splitlines()[1]
     assert rotate.strip().startswith("ok: ")
     evidence = out[out.index("==> the doclog evidence"):out.index("==> stopping")]
-    assert "thumbnail.rendered" in evidence and "succeeded" in evidence
+    assert "llm.answered" in evidence and "succeeded" in evidence
     assert "doclog.rotated" in evidence
     assert "worker1: exit code 0" in out
     assert "worker2: exit code 0" in out
