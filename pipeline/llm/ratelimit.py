@@ -43,7 +43,8 @@ _IN_FLIGHT_MS: Final = 10 * 60_000
 # KEYS: log, tok, sum, cool, line. ARGV: window_ms, rpm (0 = none), tpm (0 =
 # none), tokens, id, in_flight_ms, recheck_ms. Returns {1, 0, 'ok'} when
 # reserved, else {0, wait_ms, why}. An unsettled entry counts as stamped now for
-# the RPM wait; while any call is unsettled, a TPM refusal rechecks soon. A refused caller is given a place in a waiting line (see _queue).
+# the RPM wait; while any call is unsettled, a TPM refusal rechecks soon. A
+# refused caller is given a place in the waiting line (the script's queue()).
 _RESERVE: Final = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
