@@ -95,6 +95,26 @@ VARIABLES: Final[tuple[Var, ...]] = (
         "every worker", default="10"),
     Var("ATR_GEMINI_TPM", "gemini_tpm", "tokens per minute of the Gemini model, shared by "
         "every worker", default="250000"),
+    Var("ATR_SEO_MODE", "seo_mode", "what seo_automation does with a checked answer: "
+        "propose (store it for review; atr seo approve applies it) or apply (write it to "
+        "WordPress at once)", default="propose"),
+    Var("ATR_SEO_PLUGIN", "seo_plugin", "SEO plugin whose meta keys are written: yoast or "
+        "rankmath (register them for REST with ops/wordpress/atr-seo-meta.php)",
+        default="yoast"),
+    Var("ATR_SEO_DESC_MIN", "seo_desc_min", "quality guide: shortest meta description, in "
+        "characters", default="50"),
+    Var("ATR_SEO_DESC_MAX", "seo_desc_max", "quality guide: longest meta description, in "
+        "characters", default="150"),
+    Var("ATR_SEO_TITLE_MIN", "seo_title_min", "quality guide: shortest SEO title, in "
+        "characters", default="10"),
+    Var("ATR_SEO_TITLE_MAX", "seo_title_max", "quality guide: longest SEO title, in "
+        "characters", default="60"),
+    Var("ATR_SEO_TAGS_MIN", "seo_tags_min", "quality guide: fewest unique tags",
+        default="3"),
+    Var("ATR_SEO_TAGS_MAX", "seo_tags_max", "quality guide: most unique tags", default="8"),
+    Var("ATR_SEO_BANNED_WORDS", "seo_banned_words", "quality guide: words an answer must not "
+        "contain, comma-separated (empty = none)",
+        default="충격,경악,대박,역대급,무조건,클릭,100%"),
     Var("BRIDGE_BASE", "bridge_base", "the WordPress site's REST root, e.g. "
         "https://example.com/wp-json (routes /wp/v2/... are appended)"),
     Var("BRIDGE_TOKEN", "bridge_token", "WordPress Application Password as "
@@ -195,6 +215,15 @@ class Settings:
     gemini_model: str
     gemini_rpm: int
     gemini_tpm: int
+    seo_mode: str
+    seo_plugin: str
+    seo_desc_min: int
+    seo_desc_max: int
+    seo_title_min: int
+    seo_title_max: int
+    seo_tags_min: int
+    seo_tags_max: int
+    seo_banned_words: tuple[str, ...] | None
     bridge_base: str | None
     bridge_token: str | None
     bg_path: Path | None
@@ -346,6 +375,10 @@ def _cross_checks(values: Mapping[str, Any]) -> Iterable[str]:
         if provider in chain and not values[key.lower()]:
             yield (f"{key} is required: {provider} is in the LLM chain {' -> '.join(chain)} "
                    f"(ATR_LLM_PROVIDER, ATR_LLM_FALLBACK)")
+    for name in ("desc", "title", "tags"):
+        if values[f"seo_{name}_min"] > values[f"seo_{name}_max"]:
+            yield (f"ATR_SEO_{name.upper()}_MIN must not be greater than "
+                   f"ATR_SEO_{name.upper()}_MAX")
     if bool(values["bridge_base"]) != bool(values["bridge_token"]):
         yield "BRIDGE_BASE and BRIDGE_TOKEN go together: set both or neither"
     weights = [values[f"ga4_weight_{k}"] for k in ("views", "engagement", "conversions")]

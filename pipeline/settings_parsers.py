@@ -63,6 +63,10 @@ def _seconds(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
+def _words(raw: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(w.strip() for w in raw.split(",") if w.strip()))
+
+
 def _redis_url(raw: str) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in ("redis", "rediss", "unix"):
@@ -156,6 +160,15 @@ PARSERS: Final[Mapping[str, Callable[[str], Any]]] = {
     "ATR_GEMINI_MODEL": _text,
     "ATR_GEMINI_RPM": _int(1, 10_000_000, "requests"),
     "ATR_GEMINI_TPM": _int(100, 1_000_000_000, "tokens"),
+    "ATR_SEO_MODE": _choice("propose", "apply"),
+    "ATR_SEO_PLUGIN": _choice("yoast", "rankmath"),
+    "ATR_SEO_DESC_MIN": _int(1, 1000, "characters"),
+    "ATR_SEO_DESC_MAX": _int(1, 1000, "characters"),
+    "ATR_SEO_TITLE_MIN": _int(1, 300, "characters"),
+    "ATR_SEO_TITLE_MAX": _int(1, 300, "characters"),
+    "ATR_SEO_TAGS_MIN": _int(1, 50, "tags"),
+    "ATR_SEO_TAGS_MAX": _int(1, 50, "tags"),
+    "ATR_SEO_BANNED_WORDS": _words,
     "BRIDGE_BASE": _http_url,
     "BRIDGE_TOKEN": _basic_credential,
     "ATR_BG_PATH": Path,

@@ -89,6 +89,8 @@ class SeoRequest:
     content: str
     existing_tags: tuple[str, ...] = ()
     locale: str = "ko"
+    #: Problems of an earlier answer, sent back so the provider can fix them.
+    feedback: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: Any) -> SeoRequest:
@@ -133,6 +135,9 @@ def build_messages(request: SeoRequest) -> tuple[str, str]:
         lines.append("기존 태그: " + ", ".join(request.existing_tags))
     lines.append("본문:")
     lines.append(request.body_text)
+    if request.feedback:
+        lines.append("이전 답의 문제(모두 고쳐서 다시 답하세요):")
+        lines.extend(f"- {problem}" for problem in request.feedback)
     return _SYSTEM_PROMPT, "\n".join(lines)
 
 
