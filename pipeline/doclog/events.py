@@ -40,6 +40,12 @@ write with :func:`pipeline.doclog.emit`; each is a constant below.
                             every worker)
 ``llm.exhausted``           the provider is out of quota for the day and skipped
                             until ``until``; ``reason``
+``seo.proposed``            seo_automation stored a proposal: ``post_id``,
+                            ``provider``, ``model``, ``current``, ``proposed``,
+                            ``protected`` (fields a person edited)
+``seo.applied``             the post was written: ``post_id``, ``plugin``,
+                            ``written`` (meta fields), ``tags_added``, ``kept``
+                            (a person's values left alone), ``values``, ``force``
 =========================== ==================================================
 """
 
@@ -58,6 +64,8 @@ __all__ = [
     "EVENT_LLM_EXHAUSTED",
     "EVENT_LLM_RATE_LIMITED",
     "EVENT_REJECTED",
+    "EVENT_SEO_APPLIED",
+    "EVENT_SEO_PROPOSED",
     "EVENT_SKIPPED",
     "EVENT_STARTED",
     "EVENT_SUCCEEDED",
@@ -88,6 +96,8 @@ EVENT_LLM_ANSWERED: Final = "llm.answered"
 EVENT_LLM_CALL_FAILED: Final = "llm.call_failed"
 EVENT_LLM_RATE_LIMITED: Final = "llm.rate_limited"
 EVENT_LLM_EXHAUSTED: Final = "llm.exhausted"
+EVENT_SEO_PROPOSED: Final = "seo.proposed"
+EVENT_SEO_APPLIED: Final = "seo.applied"
 LIFECYCLE_EVENTS: Final = (EVENT_STARTED, EVENT_SUCCEEDED, EVENT_FAILED, EVENT_DEAD,
                            EVENT_REJECTED, EVENT_SKIPPED, EVENT_DEFERRED)
 
