@@ -113,7 +113,7 @@ VARIABLES: Final[tuple[Var, ...]] = (
         default="3"),
     Var("ATR_SEO_TAGS_MAX", "seo_tags_max", "quality guide: most unique tags", default="8"),
     Var("ATR_SEO_BANNED_WORDS", "seo_banned_words", "quality guide: words an answer must not "
-        "contain, comma-separated (empty = none)",
+        "contain, comma-separated, or none",
         default="충격,경악,대박,역대급,무조건,클릭,100%"),
     Var("BRIDGE_BASE", "bridge_base", "the WordPress site's REST root, e.g. "
         "https://example.com/wp-json (routes /wp/v2/... are appended)"),

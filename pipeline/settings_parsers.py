@@ -64,6 +64,8 @@ def _seconds(low: float, high: float) -> Callable[[str], float]:
 
 
 def _words(raw: str) -> tuple[str, ...]:
+    if raw.strip().lower() == "none":
+        return ()
     return tuple(dict.fromkeys(w.strip() for w in raw.split(",") if w.strip()))
 
 

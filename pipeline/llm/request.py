@@ -46,10 +46,11 @@ TAGS_MAX: Final = 8
 TAG_MAX: Final = 30
 #: Focus keyword length, in characters.
 KEYWORD_MAX: Final = 40
-#: Meta description length, in characters. Google shows about 80 Korean
-#: characters on mobile and cuts near 155 on desktop.
-DESCRIPTION_MIN: Final = 40
-DESCRIPTION_MAX: Final = 155
+#: Meta description length, in characters: the quality guide's defaults
+#: (``ATR_SEO_DESC_MIN``/``_MAX``; Google shows about 80 Korean characters on
+#: mobile and cuts near 150 on desktop).
+DESCRIPTION_MIN: Final = 50
+DESCRIPTION_MAX: Final = 150
 #: SEO title length, in characters (a Korean title past ~60 is cut in results).
 TITLE_MAX: Final = 60
 #: Body characters sent to a provider; the rest of a long post adds cost, not signal.

@@ -65,7 +65,7 @@ def test_try_json_from_stdin_with_one_provider(env: dict[str, str], tmp_path: Pa
     out = json.loads(result.stdout)
     assert out["provider"] == "offline" and out["usage"] is None
     assert "감기" in out["answer"]["tags"] or "감기 예방법" in out["answer"]["tags"]
-    assert 40 <= len(out["answer"]["meta_description"]) <= 155
+    assert 50 <= len(out["answer"]["meta_description"]) <= 150
 
 
 def test_quota_mark_shows_in_status_and_reset_clears_it(

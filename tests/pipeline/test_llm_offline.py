@@ -177,8 +177,10 @@ def test_long_title_is_cut_at_a_clause(answers: dict[int, SeoAnswer]) -> None:
 def test_short_body_gets_a_description_from_its_one_paragraph(
         answers: dict[int, SeoAnswer]) -> None:
     answer = answers[SHORT_BODY_ID]
+    # The paragraph alone has 49 characters, under DESCRIPTION_MIN: the title goes first.
     assert answer.meta_description == \
-        "지난 주말 부산 해운대에서 찍은 야경 사진을 모았습니다. 광안대교 불빛이 정말 예뻤어요."
+        "부산 해운대 야경 사진 모음. 지난 주말 부산 해운대에서 찍은 야경 사진을 모았습니다. " \
+        "광안대교 불빛이 정말 예뻤어요."
     assert answer.tags == ("부산 해운대", "야경 사진", "광안대교")
 
 
