@@ -6,16 +6,26 @@ It listens on a free port of 127.0.0.1; its REST root is :attr:`WordPressStandIn
 (:attr:`WordPressStandIn.token` is a valid ``BRIDGE_TOKEN``).
 
 Routes: ``GET|POST /wp/v2/posts/<id>``, ``GET|POST /wp/v2/media``,
-``GET|POST /wp/v2/media/<id>`` and the uploaded files under ``/wp-content/uploads``.
-It fails the way WordPress does, including the silent ones: a JSON body
-without ``Content-Type: application/json`` and ``featured_media`` pointing at
-a missing attachment both answer 200 and change nothing; a wrong password is
-401 ``rest_not_logged_in``, a subscriber 403, a missing post 404
-``rest_post_invalid_id``, a non-ASCII upload filename 400.
+``GET|POST /wp/v2/media/<id>``, ``GET|POST /wp/v2/tags``, ``GET /wp/v2/tags/<id>``
+and the uploaded files under ``/wp-content/uploads``. It fails the way
+WordPress does, including the silent ones: a JSON body without
+``Content-Type: application/json``, ``featured_media`` pointing at a missing
+attachment, a tag id that is no tag and a meta key not registered for REST
+all answer 200 and change nothing; a wrong password is 401
+``rest_not_logged_in``, a subscriber 403, a missing post 404
+``rest_post_invalid_id``, a non-ASCII upload filename 400, an existing tag
+name 400 ``term_exists``. With ``tag_create_race_s`` > 0, two concurrent
+creates of one tag name both succeed, the second as ``<slug>-2`` (see
+:mod:`ops.standins.wordpress_tags`).
+
+By default the SEO meta keys that ``ops/wordpress/atr-seo-meta.php`` registers
+are registered (:data:`SEO_META_KEYS`); ``registered_meta=frozenset()`` is a
+site without that must-use plugin.
 
 Tests inject faults per route (:meth:`WordPressStandIn.fail_next`,
-:meth:`WordPressStandIn.hang_next`) and read every request in
-:attr:`WordPressStandIn.requests`.
+:meth:`WordPressStandIn.hang_next`), read every request in
+:attr:`WordPressStandIn.requests`, and play a person editing in WP admin
+with :meth:`WordPressStandIn.edit_post` and :meth:`WordPressStandIn.add_tag`.
 """
 
 from __future__ import annotations
@@ -26,22 +36,35 @@ import itertools
 import json
 import re
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
-from ops.standins.wordpress_rest import ApiError, RestRoutes
-from ops.standins.wordpress_store import Attachment, Post, User, load_sample_posts
+from ops.standins.wordpress_rest import Answer, ApiError, RestRoutes, sorted_tag_ids
+from ops.standins.wordpress_store import (
+    SEO_META_KEYS,
+    Attachment,
+    Post,
+    Tag,
+    User,
+    load_sample_posts,
+)
+from ops.standins.wordpress_tags import TagRoutes
 
-__all__ = ["ADMIN", "READER", "ApiError", "Fault", "RecordedRequest", "WordPressStandIn"]
+__all__ = ["ADMIN", "READER", "ROUTES", "SEO_META_KEYS", "ApiError", "Fault", "RecordedRequest",
+           "WordPressStandIn"]
 
 #: The editor whose Application Password the workers use, and a read-only subscriber.
 ADMIN: Final = User("atr-bot", "abcd EFGH ijkl MNOP qrst UVWX")
 READER: Final = User("reader", "zyxw VUTS rqpo NMLK jihg FEDC", can_edit=False)
 _REST_PREFIX: Final = "/wp-json"
 _UPLOADS: Final = re.compile(r"^/wp-content/uploads/\d{4}/\d{2}/(?P<file>[^/]+)$")
+#: Route names for :meth:`WordPressStandIn.fail_next` and :meth:`WordPressStandIn.requests_to`.
+ROUTES: Final = frozenset({"posts.item", "media.item", "media.collection", "tags.collection",
+                           "tags.item"})
 
 
 @dataclass
@@ -76,15 +99,25 @@ class RecordedRequest:
 class _State:
     posts: dict[int, Post] = field(default_factory=dict)
     media: dict[int, Attachment] = field(default_factory=dict)
+    tags: dict[int, Tag] = field(default_factory=dict)
     requests: list[RecordedRequest] = field(default_factory=list)
-    faults: dict[tuple[str, str], list[Fault]] = field(default_factory=dict)
+    # None lets one request through (``fail_next(skip=...)``).
+    faults: dict[tuple[str, str], list[Fault | None]] = field(default_factory=dict)
 
 
 class WordPressStandIn:
-    """The stand-in server; use as a context manager or :meth:`start` / :meth:`stop`."""
+    """The stand-in server; use as a context manager or :meth:`start` / :meth:`stop`.
+
+    ``registered_meta``: the post meta keys registered for REST (None: the SEO
+    keys of :data:`SEO_META_KEYS`); ``tag_create_race_s``: seconds a tag create
+    waits, unlocked, between its existence check and its insert (0: atomic).
+    """
 
     def __init__(self, posts: list[Post] | None = None,
-                 registered_meta: frozenset[str] = frozenset()) -> None:
+                 registered_meta: frozenset[str] | None = None, *,
+                 tag_create_race_s: float = 0.0) -> None:
+        if tag_create_race_s < 0:
+            raise ValueError(f"tag_create_race_s={tag_create_race_s!r} must be >= 0 seconds")
         self._state = _State()
         seeded = load_sample_posts() if posts is None else posts
         self._state.posts = {p.id: p for p in seeded}
@@ -92,8 +125,11 @@ class WordPressStandIn:
         self._ids = itertools.count(max(self._state.posts, default=100) + 1)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._routes = RestRoutes(self._state.posts, self._state.media, self._ids,
-                                  registered_meta)
+        self._registered_meta = SEO_META_KEYS if registered_meta is None else registered_meta
+        self._routes = RestRoutes(self._state.posts, self._state.media, self._state.tags,
+                                  self._ids, self._registered_meta)
+        self._tag_routes = TagRoutes(self._state.tags, self._state.posts,
+                                     race_s=tag_create_race_s, stopping=self._stopping)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -153,15 +189,55 @@ class WordPressStandIn:
             return list(self._state.requests)
 
     def requests_to(self, method: str, route: str) -> list[RecordedRequest]:
-        """Requests of ``method`` to ``route`` (``posts.item``, ``media.collection``...)."""
+        """Requests of ``method`` to ``route`` (``posts.item``, ``tags.collection``...)."""
         return [r for r in self.requests if r.method == method and r.route == route]
 
     def post(self, post_id: int) -> Post:
-        """The stored post (a copy of its current raw values)."""
+        """The stored post (a copy of its current raw values: change it with :meth:`edit_post`)."""
         with self._lock:
-            p = self._state.posts[post_id]
-            return Post(p.id, p.title, p.content, p.slug, p.status, p.featured_media,
-                        list(p.tags), dict(p.meta))
+            return _copy(self._state.posts[post_id])
+
+    def edit_post(self, post_id: int, *, title: str | None = None, content: str | None = None,
+                  status: str | None = None, tags: list[int] | None = None,
+                  meta: Mapping[str, str | None] | None = None) -> Post:
+        """Change a post as a person in WP admin would (no request, nothing recorded).
+
+        ``tags`` replaces the list (every id must be a tag: ValueError otherwise);
+        ``meta`` sets keys, registered or not (an SEO plugin's own screen writes
+        them anyway), and a None value deletes one. Returns a copy of the post.
+        """
+        with self._lock:
+            post = self._state.posts[post_id]
+            if tags is not None:
+                unknown = sorted(set(tags) - set(self._state.tags))
+                if unknown:
+                    raise ValueError(f"tag ids {unknown} are not tags of the stand-in")
+                post.tags = sorted_tag_ids(list(tags), self._state.tags)
+            post.title = post.title if title is None else title
+            post.content = post.content if content is None else content
+            post.status = post.status if status is None else status
+            for key, value in (meta or {}).items():
+                if value is None:
+                    post.meta.pop(key, None)
+                else:
+                    post.meta[key] = value
+            return _copy(post)
+
+    @property
+    def registered_meta(self) -> frozenset[str]:
+        """The post meta keys registered for REST (the others are dropped on write)."""
+        return self._registered_meta
+
+    @property
+    def tags(self) -> list[Tag]:
+        """Every tag, oldest first; ``name`` is stored escaped, as WordPress stores it."""
+        with self._lock:
+            return [replace(self._state.tags[i]) for i in sorted(self._state.tags)]
+
+    def add_tag(self, name: str) -> Tag:
+        """Create a tag as a person in WP admin would (no request); ValueError if it exists."""
+        with self._lock:
+            return replace(self._tag_routes.add(name))
 
     @property
     def post_ids(self) -> list[int]:
@@ -176,13 +252,14 @@ class WordPressStandIn:
             return [self._state.media[i] for i in sorted(self._state.media)]
 
     def fail_next(self, method: str, route: str, *, times: int = 1, status: int = 500,
-                  after_effect: bool = False) -> None:
+                  after_effect: bool = False, skip: int = 0) -> None:
         """Answer the next ``times`` ``method`` requests to ``route`` with ``status``.
 
         ``after_effect=True`` applies the request first and loses the answer,
-        like a proxy timing out after WordPress committed the write.
+        like a proxy timing out after WordPress committed the write. ``skip``
+        requests are answered normally first (``skip=1``: fail the second).
         """
-        self._add_faults(method, route, [Fault(status, 0.0, after_effect)] * times)
+        self._add_faults(method, route, [None] * skip + [Fault(status, 0.0, after_effect)] * times)
 
     def hang_next(self, method: str, route: str, *, seconds: float, times: int = 1,
                   after_effect: bool = False) -> None:
@@ -193,7 +270,9 @@ class WordPressStandIn:
         """Answer the next ``times`` requests normally, but only after ``seconds``."""
         self._add_faults(method, route, [Fault(0, seconds, after_effect=True)] * times)
 
-    def _add_faults(self, method: str, route: str, faults: list[Fault]) -> None:
+    def _add_faults(self, method: str, route: str, faults: list[Fault | None]) -> None:
+        if route not in ROUTES:
+            raise ValueError(f"unknown route {route!r}: use one of {', '.join(sorted(ROUTES))}")
         with self._lock:
             self._state.faults.setdefault((method.upper(), route), []).extend(faults)
 
@@ -208,7 +287,7 @@ class WordPressStandIn:
             return self._serve_upload(method, parts.path, upload["file"], query)
         path = parts.path.removeprefix(_REST_PREFIX) if parts.path.startswith(
             _REST_PREFIX + "/") else ""
-        route = self._routes.route_name(method, path)
+        route = self._tag_routes.route_name(path) or self._routes.route_name(method, path)
         with self._lock:
             pending = self._state.faults.get((method, route), [])
             fault = pending.pop(0) if pending else None
@@ -219,9 +298,7 @@ class WordPressStandIn:
             if fault is not None and not fault.after_effect:
                 raise _fault_error(fault, self._stopping)
             user = _authenticate(headers.get("authorization"))
-            with self._lock:
-                status, extra, data = self._routes.dispatch(
-                    method, path, query, headers, body, user, self.site_url)
+            status, extra, data = self._dispatch(route, method, path, query, headers, body, user)
             payload = json.dumps(data, ensure_ascii=False).encode()
             if fault is not None and fault.status == 0:
                 self._stopping.wait(fault.hang_s)
@@ -234,6 +311,16 @@ class WordPressStandIn:
             headers.get("content-disposition"), len(body), status,
             user.login if user else None, fault is not None))
         return status, {"Content-Type": "application/json; charset=UTF-8", **extra}, payload
+
+    def _dispatch(self, route: str, method: str, path: str, query: dict[str, str],
+                  headers: dict[str, str], body: bytes, user: User | None) -> Answer:
+        if route.startswith("tags."):
+            # The tag routes lock for themselves: a racing create must let go in between.
+            return self._tag_routes.dispatch(method, path, query, headers, body, user,
+                                             self.site_url, self._lock)
+        with self._lock:
+            return self._routes.dispatch(method, path, query, headers, body, user,
+                                         self.site_url)
 
     def _serve_upload(self, method: str, path: str, filename: str,
                       query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
@@ -248,6 +335,10 @@ class WordPressStandIn:
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
             self._state.requests.append(request)
+
+
+def _copy(post: Post) -> Post:
+    return replace(post, tags=list(post.tags), meta=dict(post.meta))
 
 
 def _fault_error(fault: Fault, stopping: threading.Event) -> ApiError:

@@ -1,20 +1,36 @@
-"""The WordPress stand-in's REST routes: permissions, validation and effects.
+"""The WordPress stand-in's REST routes for posts and media: permissions, validation, effects.
 
-Called with the stand-in's lock held; the HTTP layer is :mod:`ops.standins.wordpress`.
-Error bodies have WordPress's shape: ``{"code", "message", "data": {"status"}}``.
+Called with the stand-in's lock held; the HTTP layer is :mod:`ops.standins.wordpress`,
+the tag routes are :mod:`ops.standins.wordpress_tags`. Error bodies have
+WordPress's shape: ``{"code", "message", "data": {"status", ...}}``.
+
+A post's ``tags`` are replaced as a whole; an id that is no tag is skipped
+without a word (WordPress 6.1's ``wp_set_object_terms`` skips a term id it
+cannot find) and the list is answered in tag-name order, as ``get_the_terms``
+gives it. Registered meta is sanitized with ``sanitize_text_field``, as
+``ops/wordpress/atr-seo-meta.php`` registers it; ``null`` deletes a key.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from typing import Any, Final
+from collections.abc import Iterator, Mapping
+from typing import Any, Final, TypeVar
 from urllib.parse import parse_qs
 
-from ops.standins.wordpress_store import Attachment, Post, User, encode_slug, image_size
+from ops.standins.wordpress_store import (
+    Attachment,
+    Post,
+    Tag,
+    User,
+    encode_slug,
+    image_size,
+    sanitize_text_field,
+)
 
-__all__ = ["ApiError", "RestRoutes"]
+__all__ = ["Answer", "ApiError", "RestRoutes", "body_params", "int_param", "paginate",
+           "require_edit", "sorted_tag_ids"]
 
 _POST_ITEM: Final = re.compile(r"^/wp/v2/posts/(?P<id>\d+)/?$")
 _MEDIA_ITEM: Final = re.compile(r"^/wp/v2/media/(?P<id>\d+)/?$")
@@ -24,29 +40,35 @@ _EXTENSIONS: Final = {"image/jpeg": (".jpg", ".jpeg"), "image/webp": (".webp",),
                       "image/png": (".png",)}
 
 Answer = tuple[int, dict[str, str], Any]
+T = TypeVar("T")
 
 
 class ApiError(Exception):
-    """A WordPress REST error: HTTP status, ``code`` and ``message``."""
+    """A WordPress REST error: HTTP status, ``code``, ``message`` and more ``data``."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str,
+                 data: Mapping[str, Any] | None = None) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.data = dict(data or {})
 
     def body(self) -> dict[str, Any]:
         """The JSON body WordPress answers with."""
-        return {"code": self.code, "message": self.message, "data": {"status": self.status}}
+        return {"code": self.code, "message": self.message,
+                "data": {"status": self.status, **self.data}}
 
 
 class RestRoutes:
-    """The routes over the stand-in's posts and attachments."""
+    """The routes over the stand-in's posts and attachments (tags are only read here)."""
 
     def __init__(self, posts: dict[int, Post], media: dict[int, Attachment],
-                 ids: Iterator[int], registered_meta: frozenset[str]) -> None:
+                 tags: dict[int, Tag], ids: Iterator[int],
+                 registered_meta: frozenset[str]) -> None:
         self._posts = posts
         self._media = media
+        self._tags = tags
         self._ids = ids
         self._registered_meta = registered_meta
 
@@ -71,14 +93,16 @@ class RestRoutes:
             if method == "GET":
                 edit = query.get("context") == "edit"
                 if edit:
-                    _require_edit(user, "rest_forbidden_context",
-                                  "Sorry, you are not allowed to edit this post.")
-                return 200, {}, post.as_json(site, edit=edit)
+                    require_edit(user, "rest_forbidden_context",
+                                 "Sorry, you are not allowed to edit this post.")
+                return 200, {}, post.as_json(site, edit=edit,
+                                             registered_meta=self._registered_meta)
             if method == "POST":
-                _require_edit(user, "rest_cannot_edit",
-                              "Sorry, you are not allowed to edit this post.")
-                self._update_post(post, {**query, **_params(headers, body)})
-                return 200, {}, post.as_json(site, edit=True)
+                require_edit(user, "rest_cannot_edit",
+                             "Sorry, you are not allowed to edit this post.")
+                self._update_post(post, {**query, **body_params(headers, body)})
+                return 200, {}, post.as_json(site, edit=True,
+                                             registered_meta=self._registered_meta)
         elif m := _MEDIA_ITEM.match(path):
             item = self._media.get(int(m["id"]))
             if item is None:
@@ -86,23 +110,23 @@ class RestRoutes:
             if method == "GET":
                 return 200, {}, item.as_json(site)
             if method == "POST":
-                _require_edit(user, "rest_cannot_edit",
-                              "Sorry, you are not allowed to edit this post.")
-                _update_media(item, {**query, **_params(headers, body)})
+                require_edit(user, "rest_cannot_edit",
+                             "Sorry, you are not allowed to edit this post.")
+                _update_media(item, {**query, **body_params(headers, body)})
                 return 200, {}, item.as_json(site)
         elif _MEDIA.match(path):
             if method == "GET":
                 return self._list_media(query, site)
             if method == "POST":
-                _require_edit(user, "rest_cannot_create",
-                              "Sorry, you are not allowed to create posts as this user.")
+                require_edit(user, "rest_cannot_create",
+                             "Sorry, you are not allowed to create posts as this user.")
                 return 201, {}, self._upload(query, headers, body).as_json(site)
         raise ApiError(404, "rest_no_route",
                        "No route was found matching the URL and request method.")
 
     def _update_post(self, post: Post, params: dict[str, Any]) -> None:
         if "featured_media" in params:
-            media_id = _int_param(params["featured_media"], "featured_media")
+            media_id = int_param(params["featured_media"], "featured_media")
             # WordPress 6.1 answers 200 and keeps the old value for a missing attachment.
             if media_id == 0 or media_id in self._media:
                 post.featured_media = media_id
@@ -116,11 +140,17 @@ class RestRoutes:
             tags = params["tags"]
             if not isinstance(tags, list):
                 raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): tags")
-            post.tags = [_int_param(t, "tags") for t in tags]
+            post.tags = sorted_tag_ids([int_param(t, "tags") for t in tags], self._tags)
         if isinstance(params.get("meta"), dict):
             # Keys not registered with show_in_rest are dropped without a word.
-            post.meta.update({k: v for k, v in params["meta"].items()
-                              if k in self._registered_meta})
+            meta = {k: v for k, v in params["meta"].items() if k in self._registered_meta}
+            if any(v is not None and not isinstance(v, str) for v in meta.values()):
+                raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): meta")
+            for key, value in meta.items():
+                if value is None:
+                    post.meta.pop(key, None)
+                else:
+                    post.meta[key] = sanitize_text_field(value)
 
     def _upload(self, query: dict[str, str], headers: dict[str, str], body: bytes) -> Attachment:
         mime = (headers.get("content-type") or "").split(";")[0].strip().lower()
@@ -160,14 +190,8 @@ class RestRoutes:
         if query.get("search"):
             needle = query["search"].lower()
             found = [m for m in found if needle in m.title.lower()]
-        per_page = _int_param(query.get("per_page", "10"), "per_page")
-        page = _int_param(query.get("page", "1"), "page")
-        if not 1 <= per_page <= 100:
-            raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): per_page")
-        shown = found[(page - 1) * per_page:page * per_page]
-        pages = max(1, -(-len(found) // per_page))
-        return 200, {"X-WP-Total": str(len(found)), "X-WP-TotalPages": str(pages)}, \
-            [m.as_json(site) for m in shown]
+        shown, headers = paginate(found, query)
+        return 200, headers, [m.as_json(site) for m in shown]
 
     def _unique_filename(self, stem: str, ext: str) -> str:
         taken = {m.filename for m in self._media.values()}
@@ -184,14 +208,34 @@ class RestRoutes:
         return candidate
 
 
-def _require_edit(user: User | None, code: str, message: str) -> None:
+def sorted_tag_ids(ids: list[int], tags: dict[int, Tag]) -> list[int]:
+    """``ids`` as a post keeps them: unknown ids skipped, no repeats, in tag-name order."""
+    known = {i for i in ids if i in tags}
+    return sorted(known, key=lambda i: (tags[i].name.casefold(), i))
+
+
+def paginate(found: list[T], query: dict[str, str]) -> tuple[list[T], dict[str, str]]:
+    """The ``page`` of ``per_page`` items (10 by default, at most 100) and the X-WP-* headers."""
+    per_page = int_param(query.get("per_page", "10"), "per_page")
+    page = int_param(query.get("page", "1"), "page")
+    if not 1 <= per_page <= 100:
+        raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): per_page")
+    if page < 1:
+        raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): page")
+    pages = max(1, -(-len(found) // per_page))
+    return found[(page - 1) * per_page:page * per_page], \
+        {"X-WP-Total": str(len(found)), "X-WP-TotalPages": str(pages)}
+
+
+def require_edit(user: User | None, code: str, message: str) -> None:
+    """401 ``code`` for an anonymous request, 403 for a user who may not edit."""
     if user is None:
         raise ApiError(401, code, message)
     if not user.can_edit:
         raise ApiError(403, code, message)
 
 
-def _params(headers: dict[str, str], body: bytes) -> dict[str, Any]:
+def body_params(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     """The body's parameters, read only for the content types WordPress parses."""
     content_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type == "application/json" and body:
@@ -213,10 +257,11 @@ def _update_media(item: Attachment, params: dict[str, Any]) -> None:
         title = params["title"]
         item.title = str(title.get("raw", "") if isinstance(title, dict) else title)
     if "post" in params:
-        item.post = _int_param(params["post"], "post") or None
+        item.post = int_param(params["post"], "post") or None
 
 
-def _int_param(value: Any, name: str) -> int:
+def int_param(value: Any, name: str) -> int:
+    """A non-negative integer parameter; 400 ``rest_invalid_param`` naming ``name`` otherwise."""
     if isinstance(value, bool):
         raise ApiError(400, "rest_invalid_param", f"Invalid parameter(s): {name}")
     try:

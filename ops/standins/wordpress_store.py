@@ -1,11 +1,17 @@
-"""The data behind the WordPress stand-in: posts, attachments, users, and their JSON shapes.
+"""The data behind the WordPress stand-in: posts, attachments, tags, users, their JSON shapes.
 
 Kept apart from the HTTP layer (:mod:`ops.standins.wordpress`) so the rules
 that make the stand-in fail like WordPress 6.1 are easy to read: posts and
 attachments share one id sequence (one ``wp_posts`` table), slugs come back
 percent-encoded in lowercase hex, ``title.rendered`` is reformatted, ``meta``
 is ``[]`` while no key is registered for REST, and unregistered keys are
-dropped silently.
+dropped silently. A tag's name is stored as WordPress stores a term name
+(``sanitize_text_field``, then ``&``, ``<``, ``>`` HTML-escaped) and answered
+so in every context.
+
+One simplification: WordPress lists every registered meta key of a post
+(``""`` when unset); the stand-in lists only the keys that have a value, so
+an unset key is absent. Readers treat absent and ``""`` alike.
 """
 
 from __future__ import annotations
@@ -21,18 +27,33 @@ from urllib.parse import quote
 
 __all__ = [
     "SAMPLE_POSTS_PATH",
+    "SEO_META_KEYS",
     "Attachment",
     "Post",
+    "Tag",
     "User",
     "encode_slug",
     "image_size",
     "load_sample_posts",
     "render_title",
+    "sanitize_text_field",
+    "term_name",
+    "term_slug",
 ]
 
 #: The sample Korean posts the stand-in is seeded with.
 SAMPLE_POSTS_PATH: Final = Path(__file__).with_name("sample_posts.json")
 _SLUG_UNSAFE: Final = re.compile(r"[^a-z0-9%\-_]+")
+#: The meta keys ops/wordpress/atr-seo-meta.php registers for REST (Yoast SEO and Rank Math).
+SEO_META_KEYS: Final = frozenset({
+    "_yoast_wpseo_focuskw", "_yoast_wpseo_metadesc", "_yoast_wpseo_title",
+    "rank_math_focus_keyword", "rank_math_description", "rank_math_title",
+})
+_HTML_TAG: Final = re.compile(r"<[^>]*>?")
+_TEXT_SPACE: Final = re.compile(r"[\r\n\t ]+")
+_OCTET: Final = re.compile(r"%[a-f0-9]{2}", re.IGNORECASE)
+_BARE_AMP: Final = re.compile(r"&(?!#?[A-Za-z0-9]+;)")
+_ENTITY: Final = re.compile(r"&.+?;")
 
 
 @dataclass(frozen=True)
@@ -57,8 +78,14 @@ class Post:
     tags: list[int] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def as_json(self, site: str, *, edit: bool) -> dict[str, Any]:
-        """The post as ``GET /wp/v2/posts/<id>`` answers, in edit or view context."""
+    def as_json(self, site: str, *, edit: bool,
+                registered_meta: frozenset[str] | None = None) -> dict[str, Any]:
+        """The post as ``GET /wp/v2/posts/<id>`` answers, in edit or view context.
+
+        ``meta`` shows only ``registered_meta`` keys (all stored keys when None).
+        """
+        meta = {k: v for k, v in self.meta.items()
+                if registered_meta is None or k in registered_meta}
         title: dict[str, Any] = {"rendered": render_title(self.title)}
         content: dict[str, Any] = {"rendered": _autop(self.content), "protected": False}
         if edit:
@@ -70,8 +97,24 @@ class Post:
             "title": title, "content": content, "featured_media": self.featured_media,
             "tags": list(self.tags), "categories": [1],
             # WordPress answers [] (not {}) while no meta key is registered for REST.
-            "meta": dict(self.meta) if self.meta else [],
+            "meta": meta if meta else [],
         }
+
+
+@dataclass
+class Tag:
+    """A ``post_tag`` term as stored: ``name`` is escaped as WordPress stores it (``&amp;``)."""
+
+    id: int
+    name: str
+    slug: str
+    description: str = ""
+
+    def as_json(self, site: str, count: int) -> dict[str, Any]:
+        """The tag as ``/wp/v2/tags`` answers (the stored name in every context)."""
+        return {"id": self.id, "count": count, "description": self.description,
+                "link": f"{site}/tag/{self.slug}/", "name": self.name, "slug": self.slug,
+                "taxonomy": "post_tag", "meta": []}
 
 
 @dataclass
@@ -120,6 +163,27 @@ def encode_slug(text: str) -> str:
     """A slug as WordPress stores it: lowercase, dashes, UTF-8 percent-encoded in lowercase."""
     dashed = "-".join(text.strip().lower().split())
     return _SLUG_UNSAFE.sub("", quote(dashed, safe="-_").lower())
+
+
+def sanitize_text_field(text: str) -> str:
+    """WordPress's ``sanitize_text_field``: tags, line breaks, runs of spaces and %xx removed."""
+    filtered = _HTML_TAG.sub("", text) if "<" in text else text
+    filtered = _TEXT_SPACE.sub(" ", filtered).strip()
+    stripped = _OCTET.sub("", filtered)
+    if stripped != filtered:
+        filtered = re.sub(r" +", " ", stripped).strip()
+    return filtered
+
+
+def term_name(raw: str) -> str:
+    """A term name as WordPress stores it: sanitized, then ``&``, ``<``, ``>`` escaped."""
+    text = _BARE_AMP.sub("&amp;", sanitize_text_field(raw))
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def term_slug(stored_name: str) -> str:
+    """The slug WordPress derives from a stored term name (entities dropped, then encoded)."""
+    return encode_slug(_ENTITY.sub("", stored_name))
 
 
 def render_title(raw: str) -> str:

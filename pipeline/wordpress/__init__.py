@@ -2,8 +2,9 @@
 
 ``bridge`` holds the HTTP side (timeouts, HTTP Basic Application Password,
 classification of failures by status); ``posts`` and ``media`` are the
-concerns used by the featured-image pipeline. Tags and SEO meta go in their
-own modules beside them. This package imports no Dramatiq.
+concerns used by the featured-image pipeline, ``tags`` (get-or-create under a
+lock) and ``seo_meta`` (Yoast / Rank Math meta, written and verified) those of
+the SEO pipeline. This package imports no Dramatiq.
 """
 
 from pipeline.wordpress.bridge import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, Bridge, BridgeConfig
@@ -15,6 +16,7 @@ from pipeline.wordpress.errors import (
     BridgeNotFoundError,
     BridgeRequestError,
     BridgeUnavailableError,
+    MetaNotRegisteredError,
     WriteNotAppliedError,
 )
 from pipeline.wordpress.media import (
@@ -24,12 +26,35 @@ from pipeline.wordpress.media import (
     get_media,
     upload_media,
 )
-from pipeline.wordpress.posts import Post, get_post, post_route, set_featured_media
+from pipeline.wordpress.posts import Post, get_post, post_route, set_featured_media, set_post_tags
+from pipeline.wordpress.seo_meta import (
+    MU_PLUGIN,
+    SEO_FIELDS,
+    SEO_META_KEYS,
+    read_seo_fields,
+    seo_meta_keys,
+    write_seo_meta,
+)
+from pipeline.wordpress.tags import (
+    TAGS_ROUTE,
+    Tag,
+    TagLock,
+    ensure_tag,
+    ensure_tags,
+    find_tag,
+    get_tag,
+    get_tags,
+    tag_lock_key,
+)
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
     "MEDIA_ROUTE",
+    "MU_PLUGIN",
     "READ_TIMEOUT_S",
+    "SEO_FIELDS",
+    "SEO_META_KEYS",
+    "TAGS_ROUTE",
     "Bridge",
     "BridgeAuthError",
     "BridgeConfig",
@@ -40,12 +65,25 @@ __all__ = [
     "BridgeRequestError",
     "BridgeUnavailableError",
     "Media",
+    "MetaNotRegisteredError",
     "Post",
+    "Tag",
+    "TagLock",
     "WriteNotAppliedError",
+    "ensure_tag",
+    "ensure_tags",
     "find_media_by_slug",
+    "find_tag",
     "get_media",
     "get_post",
+    "get_tag",
+    "get_tags",
     "post_route",
+    "read_seo_fields",
+    "seo_meta_keys",
     "set_featured_media",
+    "set_post_tags",
+    "tag_lock_key",
     "upload_media",
+    "write_seo_meta",
 ]

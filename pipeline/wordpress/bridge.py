@@ -13,7 +13,7 @@ import base64
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -133,7 +133,8 @@ class Bridge:
 
     def _error(self, what: str, response: requests.Response) -> BridgeError:
         status = response.status_code
-        said = self._scrub(_wordpress_said(response))
+        body = _json_or_none(response)
+        said = self._scrub(_wordpress_said(response, body))
         error: BridgeError
         if status == 401:
             error = BridgeAuthError(
@@ -161,6 +162,11 @@ class Bridge:
                 f"WordPress rejected {what} ({said}); the request is wrong and a retry "
                 "would send it again: fix the payload or the code that built it")
         error.status = status
+        if isinstance(body, dict):
+            code, data = body.get("code"), body.get("data")
+            error.code = str(code) if code is not None else None
+            if isinstance(data, dict):
+                error.data = MappingProxyType(data)
         return error
 
     def _scrub(self, text: str) -> str:
@@ -180,12 +186,15 @@ class Bridge:
         self.close()
 
 
-def _wordpress_said(response: requests.Response) -> str:
-    """``"404 rest_post_invalid_id: Invalid post ID."`` from a WordPress error body."""
+def _json_or_none(response: requests.Response) -> Any:
     try:
-        body = response.json()
+        return response.json()
     except ValueError:
-        body = None
+        return None
+
+
+def _wordpress_said(response: requests.Response, body: Any) -> str:
+    """``"404 rest_post_invalid_id: Invalid post ID."`` from a WordPress error body."""
     if isinstance(body, dict) and "code" in body:
         message = str(body.get("message", ""))[:300]
         return f"{response.status_code} {body['code']}: {message}"

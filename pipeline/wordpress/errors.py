@@ -2,7 +2,8 @@
 
 Permanent (retrying cannot help; the message is rejected at once): 400, 401,
 403, 404 and the other 4xx, a bridge that is not configured, and a write that
-WordPress answered with 200 but did not apply. Transient (a retry may
+WordPress answered with 200 but did not apply (meta keys it dropped because
+they are not registered for REST among them). Transient (a retry may
 succeed): 408, 429, 5xx, timeouts and connection errors.
 
 Messages name the request (method and route, never the credentials) and what
@@ -10,6 +11,10 @@ an operator should check.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
 
 from pipeline.errors import PermanentError, TransientError
 
@@ -21,14 +26,21 @@ __all__ = [
     "BridgeNotFoundError",
     "BridgeRequestError",
     "BridgeUnavailableError",
+    "MetaNotRegisteredError",
     "WriteNotAppliedError",
 ]
 
 
 class BridgeError(Exception):
-    """Mixin of every WordPress bridge error; ``status`` is the HTTP status, if any."""
+    """Mixin of every WordPress bridge error; ``status`` is the HTTP status, if any.
+
+    For an error answer, ``code`` and ``data`` are WordPress's own ``code`` and
+    ``data`` (e.g. ``term_exists`` with ``data["term_id"]``); None and empty otherwise.
+    """
 
     status: int | None = None
+    code: str | None = None
+    data: Mapping[str, Any] = MappingProxyType({})
 
 
 class BridgeNotConfiguredError(BridgeError, PermanentError):
@@ -53,6 +65,10 @@ class BridgeRequestError(BridgeError, PermanentError):
 
 class WriteNotAppliedError(BridgeError, PermanentError):
     """Raised when WordPress answered a write with 200 but the read-back shows no change."""
+
+
+class MetaNotRegisteredError(WriteNotAppliedError):
+    """Raised when WordPress dropped written meta keys: not registered with show_in_rest."""
 
 
 class BridgeUnavailableError(BridgeError, TransientError):

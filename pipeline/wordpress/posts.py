@@ -1,14 +1,15 @@
-"""Posts through the bridge: read one (edit context), set its featured image and verify it."""
+"""Posts through the bridge: read one (edit context), set its featured image or tags, verify."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from pipeline.wordpress.bridge import Bridge
 from pipeline.wordpress.errors import BridgeRequestError, WriteNotAppliedError
 
-__all__ = ["Post", "get_post", "post_route", "set_featured_media"]
+__all__ = ["Post", "get_post", "post_route", "set_featured_media", "set_post_tags"]
 
 
 @dataclass(frozen=True)
@@ -68,4 +69,31 @@ def set_featured_media(bridge: Bridge, post_id: int, media_id: int) -> Post:
             f"WordPress accepted featured_media={media_id} for post {post_id} but the post "
             f"still has featured_media={post.featured_media}: attachment {media_id} may not "
             "exist (deleted from the media library?) or a plugin blocks the change")
+    return post
+
+
+def set_post_tags(bridge: Bridge, post_id: int, tag_ids: Iterable[int]) -> Post:
+    """Make ``tag_ids`` the whole tag list of ``post_id`` and read it back.
+
+    WordPress replaces the list and silently skips an id that is not a tag
+    (answering 200), and orders the list by tag name, so the read-back
+    (``context=edit``) is compared as a set; WriteNotAppliedError when it differs.
+    """
+    ids: list[int] = []
+    for tag_id in tag_ids:
+        if isinstance(tag_id, bool) or not isinstance(tag_id, int) or tag_id <= 0:
+            raise BridgeRequestError(f"tag id {tag_id!r} for post {post_id} is not a positive "
+                                     "integer: WordPress takes tags as integer term ids")
+        ids.append(tag_id)
+    ids = list(dict.fromkeys(ids))
+    bridge.request("POST", post_route(post_id), json={"tags": ids})
+    post = get_post(bridge, post_id)
+    if set(post.tags) != set(ids):
+        missing = sorted(set(ids) - set(post.tags))
+        kept = sorted(set(post.tags) - set(ids))
+        why = [f"tag ids {missing} may not exist (deleted in Posts > Tags?)"] if missing else []
+        why += [f"tag ids {kept} were not removed"] if kept else []
+        raise WriteNotAppliedError(
+            f"WordPress accepted tags={ids} for post {post_id} but the post has "
+            f"tags={list(post.tags)}: {'; '.join(why)}, or a plugin blocks the change")
     return post
