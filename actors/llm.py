@@ -31,6 +31,7 @@ from pipeline.llm.chain import LlmChain
 from pipeline.llm.config import build_chain
 from pipeline.llm.request import SeoRequest
 from pipeline.names import QUEUE_SEO
+from pipeline.settings import Settings
 
 __all__ = ["LLM_OPTIONS", "llm_chain", "seo_suggest"]
 
@@ -42,18 +43,24 @@ LLM_OPTIONS: Final[dict[str, Any]] = {"max_retries": 5, "time_limit": 10 * 60_00
 #: Longest ``ref`` kept, in characters.
 _REF_MAX: Final = 200
 
-_chain: LlmChain | None = None
+_chains: dict[tuple[Settings, int], LlmChain] = {}
 _chain_lock = threading.Lock()
 
 
 def llm_chain() -> LlmChain:
-    """This process's provider chain, built on first use from the current settings."""
-    global _chain
+    """The provider chain of this process's settings and broker, built on first use.
+
+    A worker process has one of each; keying by both keeps brokers with
+    other settings in the same process (tests, benches) apart.
+    """
+    settings = current_settings()
+    client = cast(redis.Redis, dramatiq.get_broker().client)  # type: ignore[attr-defined]
+    key = (settings, id(client))
     with _chain_lock:
-        if _chain is None:
-            client = cast(redis.Redis, dramatiq.get_broker().client)  # type: ignore[attr-defined]
-            _chain = build_chain(current_settings(), client)
-        return _chain
+        chain = _chains.get(key)
+        if chain is None:
+            chain = _chains[key] = build_chain(settings, client)
+        return chain
 
 
 @job(queue=QUEUE_SEO, **LLM_OPTIONS)

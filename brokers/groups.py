@@ -99,7 +99,7 @@ GROUPS: Final[Mapping[str, WorkerGroup]] = {
         processes=2,
         threads=6,
         shutdown_timeout_s=120,
-        actor_modules=("actors.high", "actors.images", "actors.llm"),
+        actor_modules=("actors.high", "actors.images", "actors.llm", "actors.seo"),
     ),
     "worker2": WorkerGroup(
         name="worker2",

@@ -1,0 +1,158 @@
+"""SEO automation actors of the ``seo`` queue (worker1): propose, review, apply.
+
+Payloads (JSON-clean, see docs/messages.md)::
+
+    seo_automation {"post_id": 101, "force": false}   -> a proposal, or a write (apply mode)
+    seo_apply      {"post_id": 101, "force": false}   -> writes the stored proposal
+
+``seo_automation`` reads the post through the bridge, asks the LLM chain,
+checks the answer against the quality guide (one more try with the reasons),
+and then, by ``ATR_SEO_MODE``, stores a proposal (``seo.proposed``; ``atr seo
+review`` shows it, ``atr seo approve`` enqueues ``seo_apply``) or writes it
+(``seo.applied``). A redelivered message reuses the proposal it already made
+instead of asking the LLM again. One message per post works at a time (a
+Redis lock); another one for the same post is deferred until it is done.
+Values a person edited since our last write are kept unless ``force``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Final, cast
+
+import dramatiq
+import redis
+from dramatiq.middleware import CurrentMessage
+
+from actors.base import job
+from actors.llm import LLM_OPTIONS, llm_chain
+from brokers.boot import current_settings
+from pipeline import doclog
+from pipeline.errors import Deferred, PayloadError, PermanentError
+from pipeline.names import QUEUE_SEO
+from pipeline.seo.automation import apply, current_fields, propose
+from pipeline.seo.quality import QualityGuide
+from pipeline.seo.store import Proposal, SeoStore
+from pipeline.wordpress import Bridge, BridgeConfig, get_post
+
+__all__ = ["seo_apply", "seo_automation"]
+
+logger = logging.getLogger(__name__)
+
+#: How long a post's lock lives at most, in milliseconds (the time limit).
+_POST_LOCK_MS: Final = 10 * 60_000
+#: How long a tag-name lock lives at most (one lookup and one create), in milliseconds.
+_TAG_LOCK_MS: Final = 30_000
+#: Wait before a message whose post is locked by another one runs again, in milliseconds.
+_BUSY_WAIT_MS: Final = 5_000
+_UNLOCK: Final = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
+                  "return redis.call('del', KEYS[1]) else return 0 end")
+
+
+@job(queue=QUEUE_SEO, **LLM_OPTIONS)
+def seo_automation(post_id: int, force: bool = False) -> None:
+    """Propose (or, in apply mode, write) SEO tags and meta for post ``post_id``.
+
+    Payload: ``{"post_id": 101, "force": false}``; ``force`` also replaces
+    values a person edited.
+    """
+    checked, force = _check(post_id, force)
+    settings = current_settings()
+    client = _redis()
+    store = SeoStore(client)
+    message_id = _message_id()
+    with _lock(client, f"atr:seo:lock:post:{checked}", _POST_LOCK_MS, busy=checked), \
+            Bridge(BridgeConfig.from_settings(settings)) as bridge:
+        proposal = store.get_proposal(checked)
+        if proposal is None or proposal.message_id != message_id:
+            post = get_post(bridge, checked)
+            current = current_fields(bridge, post, settings.seo_plugin)
+            proposal = propose(llm_chain(), QualityGuide.from_settings(settings), post,
+                               current, store.get_written(checked), key=message_id)
+            store.put_proposal(proposal, time.time())
+            doclog.emit(doclog.EVENT_SEO_PROPOSED, post_id=checked,
+                        provider=proposal.provider, model=proposal.model,
+                        current=proposal.current.to_json(),
+                        proposed=proposal.proposed.to_json(),
+                        protected=list(proposal.protected))
+        if settings.seo_mode == "apply":
+            _apply(bridge, client, store, proposal, settings.seo_plugin, force=force)
+
+
+@job(queue=QUEUE_SEO, max_retries=5)
+def seo_apply(post_id: int, force: bool = False) -> None:
+    """Write the stored proposal of post ``post_id`` (``atr seo approve`` sends this).
+
+    Payload: ``{"post_id": 101, "force": false}``. Rejected when the post has
+    no proposal (run ``seo_automation`` first).
+    """
+    checked, force = _check(post_id, force)
+    settings = current_settings()
+    client = _redis()
+    store = SeoStore(client)
+    with _lock(client, f"atr:seo:lock:post:{checked}", _POST_LOCK_MS, busy=checked), \
+            Bridge(BridgeConfig.from_settings(settings)) as bridge:
+        proposal = store.get_proposal(checked)
+        if proposal is None:
+            raise PermanentError(f"post {checked} has no SEO proposal to apply (already "
+                                 "applied, or never proposed): send seo_automation first, "
+                                 "then `atr seo review`")
+        _apply(bridge, client, store, proposal, settings.seo_plugin, force=force)
+
+
+def _apply(bridge: Bridge, client: redis.Redis, store: SeoStore, proposal: Proposal,
+           plugin: str, *, force: bool) -> None:
+    def tag_lock(name: str) -> Any:
+        return _lock(client, f"atr:seo:lock:tag:{name}", _TAG_LOCK_MS, busy=None)
+
+    done = apply(bridge, plugin, proposal, store.get_written(proposal.post_id), tag_lock,
+                 force=force)
+    store.put_written(proposal.post_id, done.ours)
+    store.delete_proposal(proposal.post_id)
+    doclog.emit(doclog.EVENT_SEO_APPLIED, post_id=proposal.post_id, plugin=plugin,
+                written=list(done.written), tags_added=list(done.tags_added),
+                kept=list(done.kept), values=done.values.to_json(), force=force)
+    logger.info("seo: post %r: wrote %s, added tags %s, kept %s.", proposal.post_id,
+                ", ".join(done.written) or "nothing", ", ".join(done.tags_added) or "none",
+                ", ".join(done.kept) or "nothing")
+
+
+def _check(post_id: Any, force: Any) -> tuple[int, bool]:
+    # bool is an int subclass: True must not become post 1.
+    if isinstance(post_id, bool) or not isinstance(post_id, int) or post_id <= 0:
+        raise PayloadError(f"post_id must be a positive integer, got {post_id!r}")
+    if not isinstance(force, bool):
+        raise PayloadError(f"force must be true or false, got {force!r}")
+    return post_id, force
+
+
+def _message_id() -> str:
+    message = CurrentMessage.get_current_message()
+    return message.message_id if message is not None else uuid.uuid4().hex
+
+
+def _redis() -> redis.Redis:
+    """The broker's Redis client (locks and proposals live beside the queues)."""
+    return cast(redis.Redis, dramatiq.get_broker().client)  # type: ignore[attr-defined]
+
+
+@contextmanager
+def _lock(client: redis.Redis, key: str, ttl_ms: int, *, busy: int | None) -> Iterator[None]:
+    """Hold ``key``; a post that is busy defers the message, a tag name is waited for."""
+    token = uuid.uuid4().hex
+    deadline = time.monotonic() + ttl_ms / 1000
+    while not client.set(key, token, nx=True, px=ttl_ms):
+        if busy is not None:
+            raise Deferred(f"post {busy} is being handled by another message", _BUSY_WAIT_MS)
+        if time.monotonic() > deadline:
+            raise Deferred(f"tag lock {key} is held too long", _BUSY_WAIT_MS)
+        time.sleep(0.05)  # a tag create takes one request: a short wait, not a deferral
+    try:
+        yield
+    finally:
+        # Only our own token: a lock that expired and was taken over stays.
+        client.eval(_UNLOCK, 1, key, token)
