@@ -107,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     imagemagick_cli.add_parsers(sub)
     from ops import llm_cli
     llm_cli.add_parsers(sub)
+    from ops import seo_cli
+    seo_cli.add_parsers(sub)
 
     p = sub.add_parser("demo", help="run the whole pipeline on embedded defaults")
     p.set_defaults(handler=_cmd_demo)

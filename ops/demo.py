@@ -4,8 +4,9 @@ Starts a private redis-server when ``REDIS_URL`` is unset, boots both worker
 groups with the real ``dramatiq`` CLI (through ``atr worker``), sends a
 message through every queue, renders the featured-image thumbnails of the
 sample Korean posts of a local WordPress stand-in (under the shipped
-ImageMagick policy), asks the LLM chain (offline Korean provider by default)
-for the posts' SEO fields, runs a dry-run ``doclog_rotate``, prints who handled
+ImageMagick policy), runs SEO automation in propose mode for the same posts
+(LLM chain: the offline Korean provider by default) and prints the proposals
+as ``atr seo review`` shows them, runs a dry-run ``doclog_rotate``, prints who handled
 what and the doclog evidence of the run, and stops everything gracefully.
 Later jobs add their steps here.
 """
@@ -30,6 +31,7 @@ from ops.demo_llm import demo_seo
 from ops.doclog_view import format_record
 from ops.ping import ping_queues, render_results
 from ops.redis_server import EmbeddedRedis
+from ops.seo_cli import seo_review_text
 from ops.standins.wordpress import WordPressStandIn
 from ops.standins.wordpress_store import load_sample_posts
 from ops.supervise import GroupProcess
@@ -92,16 +94,11 @@ def run_demo() -> int:
             print(f"    FAILED: {exc}")
             thumbnails_ok = False
 
-        print(f"==> SEO fields of the sample posts, by worker1's LLM chain "
-              f"({' -> '.join(settings.llm_chain)})")
+        print(f"==> SEO automation (propose mode) for the sample posts on worker1; LLM "
+              f"chain: {' -> '.join(settings.llm_chain)}")
         try:
-            for row in demo_seo(broker, settings):
-                answer = row.answer
-                print(f"    {row.post_id} {row.title}")
-                print(f"        {row.provider}: keyword {answer['focus_keyword']!r}; tags "
-                      f"{', '.join(answer['tags'])}")
-                print(f"        description ({len(answer['meta_description'])}자): "
-                      f"{answer['meta_description']}")
+            posts = demo_seo(broker, settings)
+            print(_indent(seo_review_text(settings, posts)))
             seo_ok = True
         except AtrError as exc:
             print(f"    FAILED: {exc}")
@@ -133,6 +130,10 @@ def run_demo() -> int:
                              if ok else "FAILED (see above)"))
         return 0 if ok else 1
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
 
 
 def _rotate_dry_run(broker: RedisBroker, settings: Settings) -> str:

@@ -20,22 +20,24 @@ def test_demo_starts_its_own_redis_and_routes_every_queue(clean_env: dict[str, s
         assert row[1] == row[2], f"{queue} answered by the wrong group: {row}"
         assert row[-1] == "ok"
     thumbs = out[out.index("==> thumbnails of the sample posts"):
-                 out.index("==> SEO fields")].splitlines()[1:]
+                 out.index("==> SEO automation")].splitlines()[1:]
     assert len(thumbs) == 8
     for line in thumbs:
         path = Path(line.strip())
         assert path.suffix == ".jpg" and path.stat().st_size > 10_000
         assert path.read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
-    seo = out[out.index("==> SEO fields of the sample posts"):
-              out.index("==> doclog_rotate")].splitlines()
-    assert "(offline)" in seo[0]
-    answers = [line for line in seo if line.strip().startswith("offline: keyword")]
-    assert len(answers) == 8
-    assert len([line for line in seo if "description (" in line]) == 8
+    seo = out[out.index("==> SEO automation (propose mode)"):
+              out.index("==> doclog_rotate")]
+    assert "LLM chain: offline" in seo
+    for post_id in range(101, 109):
+        assert f"post {post_id}  " in seo
+    assert seo.count("by offline (kiwipiepy") == 8
+    assert seo.count("meta description") == 8
+    assert "8 proposal(s). Approve with: atr seo approve 101 102" in seo
     rotate = out[out.index("==> doclog_rotate (dry run)"):].splitlines()[1]
     assert rotate.strip().startswith("ok: ")
     evidence = out[out.index("==> the doclog evidence"):out.index("==> stopping")]
-    assert "llm.answered" in evidence and "succeeded" in evidence
+    assert "seo.proposed" in evidence and "succeeded" in evidence
     assert "doclog.rotated" in evidence
     assert "worker1: exit code 0" in out
     assert "worker2: exit code 0" in out
