@@ -1,0 +1,221 @@
+"""seo_automation and seo_apply on an in-process worker, the WordPress stand-in and the OpenAI fake.
+
+What a user sees: the post's tags and SEO meta in the stand-in (read back
+over REST), the tags in WordPress's tag list, the doclog lines, the dead
+letters. Faults are injected in the stand-in: a 500 after each write step
+(the tag created, the tags attached, the meta written) applied, so the
+message is redelivered by Dramatiq's retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dramatiq
+import pytest
+import redis
+from dramatiq.brokers.redis import RedisBroker
+
+from brokers.boot import producer_broker
+from brokers.groups import get_group
+from brokers.producer import send
+from pipeline.llm.request import normalise_tag
+from pipeline.seo.store import SeoStore
+from pipeline.settings import Settings
+from pipeline.wordpress import Bridge, BridgeConfig, get_post
+from pipeline.wordpress.seo_meta import SEO_META_KEYS
+from pipeline.wordpress.tags import get_tags
+from tests.fakes import openai_server
+from tests.fakes.openai_server import OpenAIFake
+from tests.fakes.wordpress import WordPressStandIn
+from tests.helpers import Lines, dead_letters, wait_lines
+
+FAST_RETRY = {"min_backoff": 100, "max_backoff": 200}
+YOAST = SEO_META_KEYS["yoast"]
+
+
+@pytest.fixture
+def openai(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIFake]:
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    with OpenAIFake() as fake:
+        yield fake
+
+
+def settings_env(redis_url: str, tmp_path: Path, wordpress: WordPressStandIn,
+                 openai: OpenAIFake, **extra: str) -> dict[str, str]:
+    return {"REDIS_URL": redis_url, "ATR_DOCLOG_ROOT": str(tmp_path / "logs"),
+            "BRIDGE_BASE": wordpress.base_url, "BRIDGE_TOKEN": wordpress.token,
+            "ATR_LLM_PROVIDER": "openai", "ATR_LLM_FALLBACK": "",
+            "OPENAI_API_KEY": openai_server.API_KEY, "OPENAI_BASE_URL": openai.base_url,
+            "ATR_SEO_MODE": "apply", "ATR_SEO_BANNED_WORDS": "none", **extra}
+
+
+@pytest.fixture
+def run_worker() -> Iterator[Any]:
+    started: list[tuple[dramatiq.Worker, RedisBroker]] = []
+
+    def start(env: dict[str, str], threads: int = 2) -> RedisBroker:
+        broker = producer_broker(Settings.from_env(env))
+        worker = dramatiq.Worker(broker, queues=set(get_group("worker1").queue_names),
+                                 worker_threads=threads, worker_timeout=100)
+        worker.start()
+        started.append((worker, broker))
+        return broker
+
+    yield start
+    for worker, broker in started:
+        worker.stop()
+        broker.close()
+
+
+def finished(ids: set[str]) -> Any:
+    return lambda lines: ids <= {ln["message_id"] for ln in lines
+                                 if ln["event"] in ("succeeded", "rejected", "dead")}
+
+
+def run(broker: RedisBroker, root: Path, actor: str, *payloads: dict[str, Any]) -> Lines:
+    ids = {send(broker, actor, p, options=FAST_RETRY).message_id for p in payloads}
+    return [ln for ln in wait_lines(root, "seo_automation" if actor == "seo_automation"
+                                    else "seo_apply", finished(ids), timeout=60)
+            if ln["message_id"] in ids]
+
+
+def read_back(wordpress: WordPressStandIn, post_id: int) -> tuple[list[str], dict[str, Any]]:
+    with Bridge(BridgeConfig.from_values(wordpress.base_url, wordpress.token)) as bridge:
+        post = get_post(bridge, post_id)
+        names = [t.name for t in get_tags(bridge, post.tags)] if post.tags else []
+    return names, post.meta
+
+
+def test_apply_mode_writes_tags_and_meta_and_leaves_evidence(
+        run_worker: Any, redis_url: str, tmp_path: Path, wordpress: WordPressStandIn,
+        openai: OpenAIFake) -> None:
+    broker = run_worker(settings_env(redis_url, tmp_path, wordpress, openai))
+    post_id = wordpress.post_ids[0]
+    lines = run(broker, tmp_path / "logs", "seo_automation", {"post_id": post_id})
+    assert [ln["event"] for ln in lines] == ["started", "llm.answered", "seo.proposed",
+                                             "seo.applied", "succeeded"]
+    proposed = next(ln for ln in lines if ln["event"] == "seo.proposed")["proposed"]
+    names, meta = read_back(wordpress, post_id)
+    assert {normalise_tag(t) for t in proposed["tags"]} <= {normalise_tag(n) for n in names}
+    assert meta[YOAST["focus_keyword"]] == proposed["focus_keyword"]
+    assert meta[YOAST["meta_description"]] == proposed["meta_description"]
+    assert meta[YOAST["seo_title"]] == proposed["seo_title"]
+
+
+@pytest.mark.parametrize(("method", "route", "nth"), [
+    ("POST", "tags.collection", 1),   # a tag was created, then the answer was a 500
+    ("POST", "posts.item", 1),        # the tags were attached, then a 500
+    ("POST", "posts.item", 2),        # the meta was written, then a 500
+], ids=["after-tag-created", "after-tags-attached", "after-meta-written"])
+def test_a_failure_after_each_write_step_is_redelivered_without_duplicates(
+        method: str, route: str, nth: int, run_worker: Any, redis_url: str, tmp_path: Path,
+        wordpress: WordPressStandIn, openai: OpenAIFake) -> None:
+    post_id = wordpress.post_ids[1]
+    wordpress.fail_next(method, route, status=500, after_effect=True, skip=nth - 1)
+    broker = run_worker(settings_env(redis_url, tmp_path, wordpress, openai))
+    lines = run(broker, tmp_path / "logs", "seo_automation", {"post_id": post_id})
+    events = [ln["event"] for ln in lines]
+    assert events.count("failed") == 1 and events[-1] == "succeeded", events
+    assert len(openai.requests) == 1  # the redelivery reused the proposal
+    proposed = next(ln for ln in lines if ln["event"] == "seo.proposed")["proposed"]
+    names, meta = read_back(wordpress, post_id)
+    # Every proposed tag exists once in WordPress and once on the post.
+    all_names = [normalise_tag(t.name) for t in wordpress.tags]
+    assert len(all_names) == len(set(all_names))
+    assert len(names) == len({normalise_tag(n) for n in names})
+    assert {normalise_tag(t) for t in proposed["tags"]} <= {normalise_tag(n) for n in names}
+    assert meta[YOAST["meta_description"]] == proposed["meta_description"]
+    # No write was repeated: one create per tag, at most two post writes.
+    creates = wordpress.requests_to("POST", "tags.collection")
+    assert len(creates) == len(proposed["tags"])
+    assert len(wordpress.requests_to("POST", "posts.item")) == 2
+
+
+def test_two_messages_for_the_same_post_end_in_one_consistent_state(
+        run_worker: Any, redis_url: str, tmp_path: Path, wordpress: WordPressStandIn,
+        openai: OpenAIFake) -> None:
+    post_id = wordpress.post_ids[2]
+    broker = run_worker(settings_env(redis_url, tmp_path, wordpress, openai), threads=4)
+    lines = run(broker, tmp_path / "logs", "seo_automation",
+                {"post_id": post_id}, {"post_id": post_id})
+    assert [ln["event"] for ln in lines].count("succeeded") == 2
+    assert "deferred" in [ln["event"] for ln in lines]  # the second waited for the first
+    meta = read_back(wordpress, post_id)[1]
+    all_names = [normalise_tag(t.name) for t in wordpress.tags]
+    assert len(all_names) == len(set(all_names))
+    last = [ln for ln in lines if ln["event"] == "seo.applied"][-1]["values"]
+    assert meta[YOAST["focus_keyword"]] == last["focus_keyword"]
+
+
+def test_a_post_that_does_not_exist_is_rejected_at_once(
+        run_worker: Any, redis_url: str, redis_client: redis.Redis, tmp_path: Path,
+        wordpress: WordPressStandIn, openai: OpenAIFake) -> None:
+    broker = run_worker(settings_env(redis_url, tmp_path, wordpress, openai))
+    lines = run(broker, tmp_path / "logs", "seo_automation", {"post_id": 999})
+    assert [ln["event"] for ln in lines] == ["started", "rejected"]
+    assert "404 rest_post_invalid_id" in lines[-1]["error"]
+    assert len(dead_letters(redis_client, "seo")) == 1
+    assert not openai.requests
+
+
+def test_an_answer_breaking_the_guide_twice_is_rejected_with_the_reasons(
+        run_worker: Any, redis_url: str, tmp_path: Path, wordpress: WordPressStandIn,
+        openai: OpenAIFake) -> None:
+    post_id = wordpress.post_ids[3]
+    # The fake's description always holds the post title's first word: ban it.
+    first_word = wordpress.post(post_id).title.split()[0]
+    env = settings_env(redis_url, tmp_path, wordpress, openai,
+                       ATR_SEO_BANNED_WORDS=first_word)
+    broker = run_worker(env)
+    lines = run(broker, tmp_path / "logs", "seo_automation", {"post_id": post_id})
+    assert [ln["event"] for ln in lines] == ["started", "llm.answered", "llm.answered",
+                                             "rejected"]
+    assert "breaks the quality guide twice" in lines[-1]["error"]
+    assert f"banned word '{first_word}'" in lines[-1]["error"]
+    # The second request told the provider what was wrong.
+    second = openai.requests[1].body["messages"][1]["content"]
+    assert "이전 답의 문제" in second and first_word in second
+    assert YOAST["meta_description"] not in read_back(wordpress, post_id)[1]  # nothing written
+
+
+def test_propose_then_apply_keeps_a_value_a_person_edited_in_between(
+        run_worker: Any, redis_url: str, tmp_path: Path, wordpress: WordPressStandIn,
+        openai: OpenAIFake, redis_client: redis.Redis) -> None:
+    post_id = wordpress.post_ids[4]
+    env = settings_env(redis_url, tmp_path, wordpress, openai, ATR_SEO_MODE="propose")
+    broker = run_worker(env)
+    lines = run(broker, tmp_path / "logs", "seo_automation", {"post_id": post_id})
+    assert "seo.proposed" in [ln["event"] for ln in lines]
+    assert "seo.applied" not in [ln["event"] for ln in lines]
+    assert YOAST["meta_description"] not in read_back(wordpress, post_id)[1]
+    proposal = SeoStore(redis_client).get_proposal(post_id)
+    assert proposal is not None
+
+    wordpress.edit_post(post_id, meta={YOAST["seo_title"]: "편집자가 직접 고친 제목"})
+    lines = run(broker, tmp_path / "logs", "seo_apply", {"post_id": post_id})
+    (applied,) = [ln for ln in lines if ln["event"] == "seo.applied"]
+    assert applied["kept"] == ["seo_title"]
+    meta = read_back(wordpress, post_id)[1]
+    assert meta[YOAST["seo_title"]] == "편집자가 직접 고친 제목"
+    assert meta[YOAST["meta_description"]] == proposal.proposed.meta_description
+    assert SeoStore(redis_client).get_proposal(post_id) is None
+
+    # Next round: our values stay ours; the person's title is still protected...
+    run(broker, tmp_path / "logs", "seo_automation", {"post_id": post_id})
+    again = SeoStore(redis_client).get_proposal(post_id)
+    assert again is not None and again.protected == ("seo_title",)
+    # ...unless forced.
+    lines = run(broker, tmp_path / "logs", "seo_apply", {"post_id": post_id, "force": True})
+    assert read_back(wordpress, post_id)[1][YOAST["seo_title"]] == again.proposed.seo_title
+
+
+def test_apply_without_a_proposal_is_rejected_with_what_to_do(
+        run_worker: Any, redis_url: str, tmp_path: Path, wordpress: WordPressStandIn,
+        openai: OpenAIFake) -> None:
+    broker = run_worker(settings_env(redis_url, tmp_path, wordpress, openai))
+    lines = run(broker, tmp_path / "logs", "seo_apply", {"post_id": wordpress.post_ids[0]})
+    assert lines[-1]["event"] == "rejected"
+    assert "has no SEO proposal to apply" in lines[-1]["error"]
