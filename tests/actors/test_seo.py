@@ -219,3 +219,24 @@ def test_apply_without_a_proposal_is_rejected_with_what_to_do(
     lines = run(broker, tmp_path / "logs", "seo_apply", {"post_id": wordpress.post_ids[0]})
     assert lines[-1]["event"] == "rejected"
     assert "has no SEO proposal to apply" in lines[-1]["error"]
+
+
+def test_two_posts_creating_the_same_tags_at_once_share_one_tag_each(
+        run_worker: Any, redis_url: str, tmp_path: Path, openai: OpenAIFake) -> None:
+    # WordPress really creates `name-2` when two creates of one name overlap;
+    # the stand-in reproduces that window, the per-name Redis lock closes it.
+    with WordPressStandIn(tag_create_race_s=0.3) as wordpress:
+        first, second = wordpress.post_ids[:2]
+        source = wordpress.post(first)
+        wordpress.edit_post(second, title=source.title, content=source.content)
+        broker = run_worker(settings_env(redis_url, tmp_path, wordpress, openai), threads=4)
+        lines = run(broker, tmp_path / "logs", "seo_automation",
+                    {"post_id": first}, {"post_id": second})
+        assert [ln["event"] for ln in lines].count("succeeded") == 2
+        slugs = [t.slug for t in wordpress.tags]
+        assert not [s for s in slugs if s.endswith("-2")], slugs
+        names = [normalise_tag(t.name) for t in wordpress.tags]
+        assert len(names) == len(set(names))
+        first_tags, _ = read_back(wordpress, first)
+        second_tags, _ = read_back(wordpress, second)
+        assert sorted(first_tags) == sorted(second_tags)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from ops.supervise import GroupProcess
+from pipeline.llm.request import normalise_tag
 from pipeline.wordpress.seo_meta import SEO_META_KEYS
 from tests.fakes import openai_server
 from tests.fakes.openai_server import OpenAIFake
@@ -71,8 +72,11 @@ def test_review_then_approve_keeps_what_an_editor_changed(
     by_post = {ln["post_id"]: ln for ln in applied}
     assert by_post[first]["kept"] == ["meta_description"]
     assert by_post[second]["kept"] == []
-    meta = wordpress.post(first).meta
+    post = wordpress.post(first)
+    meta = post.meta
     assert meta[KEYS["meta_description"]] == "편집자가 쓴 설명입니다."
+    tag_names = {t.id: normalise_tag(t.name) for t in wordpress.tags}
+    assert {normalise_tag(t) for t in proposed["tags"]} <= {tag_names[i] for i in post.tags}
     assert meta[KEYS["focus_keyword"]] == proposed["focus_keyword"]
     assert meta[KEYS["seo_title"]] == proposed["seo_title"]
     left = run_atr("seo", "review", env=env, cwd=tmp_path)
