@@ -271,3 +271,22 @@ def test_a_provider_that_refused_the_job_is_not_asked_again_after_a_deferral(
         with pytest.raises(BudgetDeferred):
             chain.suggest(POST, key="job-2")  # openai is skipped now
         assert len(openai_fake.requests) == 2
+
+
+def test_a_gemini_429_retry_delay_becomes_the_cooldown(
+        redis_url: str, redis_client: redis.Redis, openai_fake: OpenAIFake,
+        lines: list[Any], tmp_path: Path) -> None:
+    # Our Gemini RPM (10) is above the fake's (1 per 20 s window): the fake refuses.
+    with GeminiFake(rpm=1, window_s=20) as strict:
+        chain = build_chain(_settings(redis_url, openai_fake, strict), redis_client,
+                            ("gemini", "openai"))
+        assert chain.suggest(POST).provider == "gemini"
+        with pytest.raises(BudgetDeferred) as deferred:
+            chain.suggest(POST)
+        assert strict.rate_limited == 1 and not openai_fake.requests
+    # RetryInfo.retryDelay is whole seconds, rounded up: 19 or 20 s here.
+    assert 18_000 <= deferred.value.delay_ms <= 20_000
+    (limited,) = [r for r in _read(tmp_path) if r["event"] == "llm.rate_limited"]
+    assert limited["provider"] == "gemini" and "PerMinute" in limited["error"]
+    snap = chain.limiter.snapshot(chain.budget(chain.providers[0]))
+    assert 17_000 <= snap.cooldown_ms <= 20_000
