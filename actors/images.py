@@ -26,7 +26,7 @@ import redis
 
 from actors.base import job
 from brokers.boot import current_settings
-from pipeline.errors import PayloadError, TransientError
+from pipeline.errors import Deferred, PayloadError
 from pipeline.names import QUEUE_IMAGES, QUEUE_THUMBNAILS
 from pipeline.settings import Settings
 from pipeline.wordpress import Bridge, BridgeConfig, get_post
@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 #: How long a post's fi_pipeline lock lives at most, in milliseconds: the time limit.
 _LOCK_TTL_MS: Final = 10 * 60_000
+#: Wait before a message whose post is locked by another one runs again, in milliseconds.
+_BUSY_WAIT_MS: Final = 2_000
 #: How long the slug -> media id marker is kept, in seconds (WordPress stays the truth).
 _MEMO_TTL_S: Final = 90 * 24 * 3600
 #: Background file suffix -> the ImageMagick coder that reads it.
@@ -114,7 +116,7 @@ def _redis() -> redis.Redis:
 
 @contextmanager
 def _post_lock(client: redis.Redis, post_id: int) -> Iterator[None]:
-    """Hold ``atr:fi_pipeline:lock:<post_id>``; TransientError while another holder has it.
+    """Hold ``atr:fi_pipeline:lock:<post_id>``; Deferred while another holder has it.
 
     Without it, two messages for one post (a producer's duplicate, a
     redelivery while the first still runs) could both miss the lookup and
@@ -122,8 +124,9 @@ def _post_lock(client: redis.Redis, post_id: int) -> Iterator[None]:
     """
     key, token = f"atr:fi_pipeline:lock:{post_id}", uuid.uuid4().hex
     if not client.set(key, token, nx=True, px=_LOCK_TTL_MS):
-        raise TransientError(f"fi_pipeline for post {post_id} is already running in another "
-                             "worker; this message will be retried after it")
+        # Waiting for the other message is not a failure: no retry is used.
+        raise Deferred(f"fi_pipeline for post {post_id} is already running in another "
+                       "worker; this message waits for it", _BUSY_WAIT_MS)
     try:
         yield
     finally:
