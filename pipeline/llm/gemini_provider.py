@@ -20,22 +20,19 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from pipeline.llm.errors import (
-    InvalidAnswer,
     ProviderFailed,
     ProviderRejected,
     ProviderTimeout,
     QuotaExhausted,
     RateLimited,
 )
-from pipeline.llm.provider import Completion, Usage
-from pipeline.llm.request import ANSWER_SCHEMA, SeoRequest, build_messages, parse_answer
-from pipeline.llm.tokens import estimate_request
+from pipeline.llm.provider import Completion, Usage, checked_answer, estimate_call, invalid_answer
+from pipeline.llm.request import ANSWER_SCHEMA, SeoRequest, build_messages
 from pipeline.llm.waits import gemini_retry_delay_ms
 
 __all__ = ["GeminiProvider"]
 
 _DEFAULT_WAIT_MS: Final = 2000
-_SCHEMA_TEXT: Final = json.dumps(ANSWER_SCHEMA, ensure_ascii=False)
 
 
 class GeminiProvider:
@@ -55,7 +52,7 @@ class GeminiProvider:
 
     def estimate(self, request: SeoRequest) -> int:
         """Prompt, schema and output cap, estimated offline (an upper bound)."""
-        return estimate_request([*build_messages(request), _SCHEMA_TEXT], self.max_output_tokens)
+        return estimate_call(request, self.max_output_tokens)
 
     def complete(self, request: SeoRequest) -> Completion:
         """One call; the answer is checked against the schema and length rules."""
@@ -82,15 +79,12 @@ class GeminiProvider:
         candidate = response.candidates[0] if response.candidates else None
         reason = candidate.finish_reason if candidate is not None else None
         if reason == types.FinishReason.MAX_TOKENS:
-            raise _invalid(f"gemini's answer was cut at the output cap of "
+            raise invalid_answer(f"gemini's answer was cut at the output cap of "
                            f"{self.max_output_tokens} tokens (ATR_LLM_MAX_OUTPUT_TOKENS)", usage)
         if candidate is None or reason not in (None, types.FinishReason.STOP):
-            raise _invalid(f"gemini returned no usable answer (finish reason {reason})", usage)
-        try:
-            answer = parse_answer(response.text, provider="gemini")
-        except InvalidAnswer as exc:
-            exc.charged_tokens = usage.total if usage else None
-            raise
+            raise invalid_answer(f"gemini returned no usable answer (finish reason {reason})",
+                                 usage)
+        answer = checked_answer(response.text, usage, provider="gemini")
         return Completion(answer, usage, response.model_version or self.model)
 
     def _api_error(self, exc: genai_errors.APIError) -> Exception:
@@ -134,8 +128,3 @@ def _quota_ids(details: Iterable[Any]) -> list[str]:
                     found.append(str(violation["quotaId"]))
     return found
 
-
-def _invalid(message: str, usage: Usage | None) -> InvalidAnswer:
-    error = InvalidAnswer(message)
-    error.charged_tokens = usage.total if usage else None
-    return error

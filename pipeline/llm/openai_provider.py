@@ -8,29 +8,25 @@ error message never quotes the key (OpenAI's 401 echoes part of it).
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
 
 import openai
 
 from pipeline.llm.errors import (
-    InvalidAnswer,
     ProviderFailed,
     ProviderRejected,
     ProviderTimeout,
     QuotaExhausted,
     RateLimited,
 )
-from pipeline.llm.provider import Completion, Usage
-from pipeline.llm.request import ANSWER_SCHEMA, SeoRequest, build_messages, parse_answer
-from pipeline.llm.tokens import estimate_request
+from pipeline.llm.provider import Completion, Usage, checked_answer, estimate_call, invalid_answer
+from pipeline.llm.request import ANSWER_SCHEMA, SeoRequest, build_messages
 from pipeline.llm.waits import openai_wait_ms
 
 __all__ = ["OpenAIProvider"]
 
 #: Wait after a 429 that names none, in milliseconds.
 _DEFAULT_WAIT_MS: Final = 2000
-_SCHEMA_TEXT: Final = json.dumps(ANSWER_SCHEMA, ensure_ascii=False)
 
 
 class OpenAIProvider:
@@ -50,7 +46,7 @@ class OpenAIProvider:
 
     def estimate(self, request: SeoRequest) -> int:
         """Prompt, schema and output cap, estimated offline (an upper bound)."""
-        return estimate_request([*build_messages(request), _SCHEMA_TEXT], self.max_output_tokens)
+        return estimate_call(request, self.max_output_tokens)
 
     def complete(self, request: SeoRequest) -> Completion:
         """One call; the answer is checked against the schema and length rules."""
@@ -75,17 +71,13 @@ class OpenAIProvider:
         usage = _usage(response.usage)
         choice = response.choices[0] if response.choices else None
         if choice is None:
-            raise _invalid("openai returned no choices", usage)
+            raise invalid_answer("openai returned no choices", usage)
         if choice.finish_reason == "length":
-            raise _invalid(f"openai's answer was cut at the output cap of "
+            raise invalid_answer(f"openai's answer was cut at the output cap of "
                            f"{self.max_output_tokens} tokens (ATR_LLM_MAX_OUTPUT_TOKENS)", usage)
         if choice.message.refusal:
-            raise _invalid(f"openai refused to answer: {choice.message.refusal}", usage)
-        try:
-            answer = parse_answer(choice.message.content, provider="openai")
-        except InvalidAnswer as exc:
-            exc.charged_tokens = usage.total if usage else None
-            raise
+            raise invalid_answer(f"openai refused to answer: {choice.message.refusal}", usage)
+        answer = checked_answer(choice.message.content, usage, provider="openai")
         return Completion(answer, usage, response.model or self.model)
 
     def _status_error(self, exc: openai.APIStatusError) -> Exception:
@@ -116,11 +108,6 @@ def _usage(usage: Any) -> Usage | None:
         return None
     return Usage(int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0))
 
-
-def _invalid(message: str, usage: Usage | None) -> InvalidAnswer:
-    error = InvalidAnswer(message)
-    error.charged_tokens = usage.total if usage else None
-    return error
 
 
 def _error_body(body: object) -> dict[str, Any]:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
-from pipeline.llm.request import SeoAnswer, SeoRequest
+from pipeline.llm.errors import InvalidAnswer
+from pipeline.llm.request import ANSWER_SCHEMA, SeoAnswer, SeoRequest, build_messages, parse_answer
+from pipeline.llm.tokens import estimate_request
 
-__all__ = ["Completion", "Provider", "Usage"]
+__all__ = ["Completion", "Provider", "Usage", "checked_answer", "estimate_call",
+           "invalid_answer"]
+
+_SCHEMA_TEXT: Final = json.dumps(ANSWER_SCHEMA, ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -53,3 +59,24 @@ class Provider(Protocol):
     def complete(self, request: SeoRequest) -> Completion:
         """Ask for the SEO fields of ``request``; the answer is already checked."""
         ...
+
+
+def estimate_call(request: SeoRequest, max_output_tokens: int) -> int:
+    """Tokens to reserve for one structured call: prompts, schema and output cap."""
+    return estimate_request([*build_messages(request), _SCHEMA_TEXT], max_output_tokens)
+
+
+def invalid_answer(message: str, usage: Usage | None) -> InvalidAnswer:
+    """An InvalidAnswer that carries the tokens the call was still charged."""
+    error = InvalidAnswer(message)
+    error.charged_tokens = usage.total if usage else None
+    return error
+
+
+def checked_answer(text: str | None, usage: Usage | None, *, provider: str) -> SeoAnswer:
+    """:func:`parse_answer`, its InvalidAnswer carrying the tokens the call was charged."""
+    try:
+        return parse_answer(text, provider=provider)
+    except InvalidAnswer as exc:
+        exc.charged_tokens = usage.total if usage else None
+        raise
