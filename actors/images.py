@@ -16,17 +16,13 @@ are PermanentErrors, rejected at once.
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Final, cast
 
-import dramatiq
 import redis
 
 from actors.base import job
+from actors.shared import broker_redis, check_flag, check_post_id, redis_lock
 from brokers.boot import current_settings
-from pipeline.errors import Deferred, PayloadError
 from pipeline.names import QUEUE_IMAGES, QUEUE_THUMBNAILS
 from pipeline.settings import Settings
 from pipeline.wordpress import Bridge, BridgeConfig, get_post
@@ -43,8 +39,6 @@ _BUSY_WAIT_MS: Final = 2_000
 _MEMO_TTL_S: Final = 90 * 24 * 3600
 #: Background file suffix -> the ImageMagick coder that reads it.
 _READ_CODERS: Final = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
-_UNLOCK: Final = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
-                  "return redis.call('del', KEYS[1]) else return 0 end")
 
 
 def imagemagick_needs(settings: Settings) -> list[tuple[str, str]]:
@@ -66,7 +60,7 @@ def thumbnail(post_id: int) -> None:
     Payload: ``{"post_id": 101}``. Reads the title through the bridge; the
     file is replaced atomically, so a retry rewrites the same file.
     """
-    checked = _check_post_id(post_id)
+    checked = check_post_id(post_id)
     settings = current_settings()
     # Imported here: Wand loads ImageMagick, which producers (atr send) never need.
     from pipeline.featured import render_to_file, thumb_spec
@@ -85,53 +79,26 @@ def fi_pipeline(post_id: int, force: bool = False) -> None:
     Payload: ``{"post_id": 101, "force": false}``. ``force`` also replaces
     a featured image that a person chose; it still reuses an earlier upload.
     """
-    checked = _check_post_id(post_id)
-    if not isinstance(force, bool):
-        raise PayloadError(f"force must be true or false, got {force!r}")
+    checked = check_post_id(post_id)
+    force = check_flag("force", force)
     settings = current_settings()
     # Imported here: Wand loads ImageMagick, which producers (atr send) never need.
     from pipeline.featured import attach_featured_image, thumb_spec
 
     spec = thumb_spec(settings)
     config = BridgeConfig.from_settings(settings)
-    client = _redis()
-    with _post_lock(client, checked), Bridge(config) as bridge:
+    client = broker_redis()
+    # Without the lock, two messages for one post (a producer's duplicate, a
+    # redelivery while the first still runs) could both miss the lookup and
+    # both upload.
+    busy = (f"fi_pipeline for post {checked} is already running in another worker; "
+            "this message waits for it")
+    with redis_lock(client, f"atr:fi_pipeline:lock:{checked}", _LOCK_TTL_MS, busy=busy,
+                    busy_wait_ms=_BUSY_WAIT_MS), Bridge(config) as bridge:
         outcome = attach_featured_image(bridge, checked, spec, force=force,
                                         memo=_RedisMemo(client))
     logger.info("fi_pipeline: post %r: %s (media %r).", checked, outcome.action,
                 outcome.media_id)
-
-
-def _check_post_id(post_id: Any) -> int:
-    # bool is an int subclass: True must not become post 1.
-    if isinstance(post_id, bool) or not isinstance(post_id, int) or post_id <= 0:
-        raise PayloadError(f"post_id must be a positive integer, got {post_id!r}")
-    return post_id
-
-
-def _redis() -> redis.Redis:
-    """The broker's Redis client (the lock and memo live beside the queues)."""
-    return cast(redis.Redis, dramatiq.get_broker().client)  # type: ignore[attr-defined]
-
-
-@contextmanager
-def _post_lock(client: redis.Redis, post_id: int) -> Iterator[None]:
-    """Hold ``atr:fi_pipeline:lock:<post_id>``; Deferred while another holder has it.
-
-    Without it, two messages for one post (a producer's duplicate, a
-    redelivery while the first still runs) could both miss the lookup and
-    both upload.
-    """
-    key, token = f"atr:fi_pipeline:lock:{post_id}", uuid.uuid4().hex
-    if not client.set(key, token, nx=True, px=_LOCK_TTL_MS):
-        # Waiting for the other message is not a failure: no retry is used.
-        raise Deferred(f"fi_pipeline for post {post_id} is already running in another "
-                       "worker; this message waits for it", _BUSY_WAIT_MS)
-    try:
-        yield
-    finally:
-        # Only our own token: a lock that expired and was taken over stays.
-        client.eval(_UNLOCK, 1, key, token)
 
 
 class _RedisMemo:

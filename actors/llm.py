@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Final, cast
+from typing import Any, Final
 
-import dramatiq
-import redis
 from dramatiq.middleware import CurrentMessage
 
 from actors.base import job
+from actors.shared import broker_redis
 from brokers.boot import current_settings
 from pipeline.errors import PayloadError
 from pipeline.llm.chain import LlmChain
@@ -54,7 +53,7 @@ def llm_chain() -> LlmChain:
     other settings in the same process (tests, benches) apart.
     """
     settings = current_settings()
-    client = cast(redis.Redis, dramatiq.get_broker().client)  # type: ignore[attr-defined]
+    client = broker_redis()
     key = (settings, id(client))
     with _chain_lock:
         chain = _chains.get(key)

@@ -20,19 +20,17 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any, Final, cast
+from typing import Any, Final
 
-import dramatiq
 import redis
 from dramatiq.middleware import CurrentMessage
 
 from actors.base import job
 from actors.llm import LLM_OPTIONS, llm_chain
+from actors.shared import broker_redis, check_flag, check_post_id, redis_lock
 from brokers.boot import current_settings
 from pipeline import doclog
-from pipeline.errors import Deferred, PayloadError, PermanentError
+from pipeline.errors import PermanentError
 from pipeline.names import QUEUE_SEO
 from pipeline.seo.automation import apply, current_fields, propose
 from pipeline.seo.quality import QualityGuide
@@ -49,8 +47,6 @@ _POST_LOCK_MS: Final = 10 * 60_000
 _TAG_LOCK_MS: Final = 30_000
 #: Wait before a message whose post is locked by another one runs again, in milliseconds.
 _BUSY_WAIT_MS: Final = 5_000
-_UNLOCK: Final = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
-                  "return redis.call('del', KEYS[1]) else return 0 end")
 
 
 @job(queue=QUEUE_SEO, **LLM_OPTIONS)
@@ -60,12 +56,12 @@ def seo_automation(post_id: int, force: bool = False) -> None:
     Payload: ``{"post_id": 101, "force": false}``; ``force`` also replaces
     values a person edited.
     """
-    checked, force = _check(post_id, force)
+    checked, force = check_post_id(post_id), check_flag("force", force)
     settings = current_settings()
-    client = _redis()
+    client = broker_redis()
     store = SeoStore(client)
     message_id = _message_id()
-    with _lock(client, f"atr:seo:lock:post:{checked}", _POST_LOCK_MS, busy=checked), \
+    with _post_lock(client, checked), \
             Bridge(BridgeConfig.from_settings(settings)) as bridge:
         proposal = store.get_proposal(checked)
         if proposal is None or proposal.message_id != message_id:
@@ -90,11 +86,11 @@ def seo_apply(post_id: int, force: bool = False) -> None:
     Payload: ``{"post_id": 101, "force": false}``. Rejected when the post has
     no proposal (run ``seo_automation`` first).
     """
-    checked, force = _check(post_id, force)
+    checked, force = check_post_id(post_id), check_flag("force", force)
     settings = current_settings()
-    client = _redis()
+    client = broker_redis()
     store = SeoStore(client)
-    with _lock(client, f"atr:seo:lock:post:{checked}", _POST_LOCK_MS, busy=checked), \
+    with _post_lock(client, checked), \
             Bridge(BridgeConfig.from_settings(settings)) as bridge:
         proposal = store.get_proposal(checked)
         if proposal is None:
@@ -107,7 +103,11 @@ def seo_apply(post_id: int, force: bool = False) -> None:
 def _apply(bridge: Bridge, client: redis.Redis, store: SeoStore, proposal: Proposal,
            plugin: str, *, force: bool) -> None:
     def tag_lock(name: str) -> Any:
-        return _lock(client, f"atr:seo:lock:tag:{name}", _TAG_LOCK_MS, busy=None)
+        # A tag create takes one request: wait for it in the thread, not a deferral.
+        return redis_lock(client, f"atr:seo:lock:tag:{name}", _TAG_LOCK_MS,
+                          busy=f"tag {name!r} is being created by another message for "
+                               f"over {_TAG_LOCK_MS // 1000} s", busy_wait_ms=_BUSY_WAIT_MS,
+                          wait_s=_TAG_LOCK_MS / 1000)
 
     done = apply(bridge, plugin, proposal, store.get_written(proposal.post_id), tag_lock,
                  force=force)
@@ -121,38 +121,12 @@ def _apply(bridge: Bridge, client: redis.Redis, store: SeoStore, proposal: Propo
                 ", ".join(done.kept) or "nothing")
 
 
-def _check(post_id: Any, force: Any) -> tuple[int, bool]:
-    # bool is an int subclass: True must not become post 1.
-    if isinstance(post_id, bool) or not isinstance(post_id, int) or post_id <= 0:
-        raise PayloadError(f"post_id must be a positive integer, got {post_id!r}")
-    if not isinstance(force, bool):
-        raise PayloadError(f"force must be true or false, got {force!r}")
-    return post_id, force
+def _post_lock(client: redis.Redis, post_id: int) -> Any:
+    return redis_lock(client, f"atr:seo:lock:post:{post_id}", _POST_LOCK_MS,
+                      busy=f"post {post_id} is being handled by another message",
+                      busy_wait_ms=_BUSY_WAIT_MS)
 
 
 def _message_id() -> str:
     message = CurrentMessage.get_current_message()
     return message.message_id if message is not None else uuid.uuid4().hex
-
-
-def _redis() -> redis.Redis:
-    """The broker's Redis client (locks and proposals live beside the queues)."""
-    return cast(redis.Redis, dramatiq.get_broker().client)  # type: ignore[attr-defined]
-
-
-@contextmanager
-def _lock(client: redis.Redis, key: str, ttl_ms: int, *, busy: int | None) -> Iterator[None]:
-    """Hold ``key``; a post that is busy defers the message, a tag name is waited for."""
-    token = uuid.uuid4().hex
-    deadline = time.monotonic() + ttl_ms / 1000
-    while not client.set(key, token, nx=True, px=ttl_ms):
-        if busy is not None:
-            raise Deferred(f"post {busy} is being handled by another message", _BUSY_WAIT_MS)
-        if time.monotonic() > deadline:
-            raise Deferred(f"tag lock {key} is held too long", _BUSY_WAIT_MS)
-        time.sleep(0.05)  # a tag create takes one request: a short wait, not a deferral
-    try:
-        yield
-    finally:
-        # Only our own token: a lock that expired and was taken over stays.
-        client.eval(_UNLOCK, 1, key, token)
