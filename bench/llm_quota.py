@@ -32,11 +32,11 @@ from typing import Final
 
 from brokers.boot import producer_broker
 from brokers.producer import send
-from ops.redis_server import EmbeddedRedis
-from ops.supervise import GroupProcess
+from devkit.fakes import openai_server
+from devkit.fakes.openai_server import OpenAIFake
+from devkit.redis_server import EmbeddedRedis
+from devkit.supervise import GroupProcess
 from pipeline.settings import Settings
-from tests.fakes import openai_server
-from tests.fakes.openai_server import OpenAIFake
 
 _TARGET: Final = 0.90
 _POSTS: Final = Path(__file__).parents[1] / "tests" / "data" / "korean_posts.json"

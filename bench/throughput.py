@@ -4,7 +4,7 @@ N no-op messages go through an in-process ``dramatiq.Worker`` twice per round,
 once on a bare ``RedisBroker(url=...)`` (Dramatiq's default middleware) and
 once on ``build_broker()`` (the project's full stack), alternating
 bare, full, bare, full... so both see the same machine state. Every run starts
-on a flushed, private ``redis-server`` (:class:`ops.redis_server.EmbeddedRedis`);
+on a flushed, private ``redis-server`` (:class:`devkit.redis_server.EmbeddedRedis`);
 nothing talks to 127.0.0.1:6379.
 
 Enqueueing and processing are timed separately: the N messages are sent first,
@@ -38,7 +38,7 @@ from dramatiq.brokers.redis import RedisBroker
 from actors.base import atr_actor
 from brokers.broker import build_broker
 from brokers.groups import GROUPS, WorkerGroup, get_group
-from ops.redis_server import EmbeddedRedis, RedisServerError
+from devkit.redis_server import EmbeddedRedis, RedisServerError
 from pipeline.settings import Settings
 
 _ACTOR_NAME: Final = "bench_noop"

@@ -110,8 +110,6 @@ def _parser() -> argparse.ArgumentParser:
     from ops import seo_cli
     seo_cli.add_parsers(sub)
 
-    p = sub.add_parser("demo", help="run the whole pipeline on embedded defaults")
-    p.set_defaults(handler=_cmd_demo)
     return parser
 
 
@@ -296,12 +294,6 @@ def _cmd_config(args: argparse.Namespace) -> int:
     else:
         print(render_table(["VARIABLE", "VALUE"], sorted(shown.items())))
     return EXIT_OK
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from ops.demo import run_demo
-
-    return run_demo()
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ import dramatiq
 import pytest
 import redis
 
-from ops.redis_server import EmbeddedRedis
-from tests.fakes.wordpress import WordPressStandIn
+from devkit.redis_server import EmbeddedRedis
+from devkit.wordpress import WordPressStandIn
 
 
 @pytest.fixture(scope="session")

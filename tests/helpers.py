@@ -13,7 +13,7 @@ from typing import Any
 import redis
 
 from actors.canary import reply_key
-from ops.supervise import atr_executable
+from devkit.supervise import atr_executable
 
 
 def run_atr(*args: str, env: Mapping[str, str], cwd: Path, timeout: float = 60,

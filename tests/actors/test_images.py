@@ -20,9 +20,9 @@ from dramatiq.brokers.redis import RedisBroker
 from brokers.boot import producer_broker
 from brokers.groups import get_group
 from brokers.producer import send
-from ops.standins.wordpress_store import image_size
+from devkit.wordpress import WordPressStandIn
+from devkit.wordpress.store import image_size
 from pipeline.settings import Settings
-from tests.fakes.wordpress import WordPressStandIn
 from tests.helpers import Lines, dead_letters, wait_lines
 
 ROOT = Path(__file__).parents[2]

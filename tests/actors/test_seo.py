@@ -21,15 +21,15 @@ from dramatiq.brokers.redis import RedisBroker
 from brokers.boot import producer_broker
 from brokers.groups import get_group
 from brokers.producer import send
+from devkit.fakes import openai_server
+from devkit.fakes.openai_server import OpenAIFake
+from devkit.wordpress import WordPressStandIn
 from pipeline.llm.request import normalise_tag
 from pipeline.seo.store import SeoStore
 from pipeline.settings import Settings
 from pipeline.wordpress import Bridge, BridgeConfig, get_post
 from pipeline.wordpress.seo_meta import SEO_META_KEYS
 from pipeline.wordpress.tags import get_tags
-from tests.fakes import openai_server
-from tests.fakes.openai_server import OpenAIFake
-from tests.fakes.wordpress import WordPressStandIn
 from tests.helpers import Lines, dead_letters, wait_lines
 
 FAST_RETRY = {"min_backoff": 100, "max_backoff": 200}

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from brokers.boot import producer_broker
 from brokers.producer import send
-from ops.supervise import GroupProcess
+from devkit.supervise import GroupProcess
+from devkit.wordpress import WordPressStandIn
 from pipeline.settings import Settings
 from pipeline.wordpress import Bridge, BridgeConfig, get_post
-from tests.fakes.wordpress import WordPressStandIn
 from tests.helpers import Lines, read_stream
 
 ROOT = Path(__file__).parents[2]

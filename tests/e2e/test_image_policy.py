@@ -13,9 +13,9 @@ import redis
 
 from brokers.boot import producer_broker
 from brokers.producer import send
-from ops.demo_images import DEMO_FONT
-from ops.standins.wordpress import WordPressStandIn
-from ops.supervise import GroupProcess
+from devkit.demo.images import DEMO_FONT
+from devkit.supervise import GroupProcess
+from devkit.wordpress.standin import WordPressStandIn
 from pipeline.settings import Settings
 from tests.helpers import dead_letters, ends_with, wait_lines, wait_replies
 

@@ -19,10 +19,10 @@ import redis
 
 from brokers.boot import producer_broker
 from brokers.producer import send
-from ops.supervise import GroupProcess
+from devkit.fakes import openai_server
+from devkit.fakes.openai_server import OpenAIFake
+from devkit.supervise import GroupProcess
 from pipeline.settings import Settings
-from tests.fakes import openai_server
-from tests.fakes.openai_server import OpenAIFake
 from tests.helpers import Lines, dead_letters, read_stream
 
 POSTS = json.loads((Path(__file__).parents[1] / "data" / "korean_posts.json")

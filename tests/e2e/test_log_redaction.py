@@ -6,7 +6,7 @@ from pathlib import Path
 
 from brokers.boot import producer_broker
 from brokers.producer import send
-from ops.supervise import GroupProcess
+from devkit.supervise import GroupProcess
 from pipeline.settings import Settings
 from tests.helpers import ends_with, wait_lines
 

@@ -9,8 +9,8 @@ import redis
 
 from brokers.boot import producer_broker
 from brokers.producer import send
-from ops.redis_server import free_port
-from ops.supervise import GroupProcess
+from devkit.redis_server import free_port
+from devkit.supervise import GroupProcess
 from pipeline.settings import Settings
 from tests.helpers import queued_ids, run_atr, wait_replies
 from tests.metrics_helpers import Samples, refused, value, wait_scrape

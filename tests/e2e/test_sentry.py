@@ -13,9 +13,9 @@ from pathlib import Path
 from actors.canary import DOCLOG_STREAM, canary_name
 from brokers.boot import producer_broker
 from brokers.producer import send
-from ops.supervise import GroupProcess
+from devkit.fakes.sentry_server import SentryIngest
+from devkit.supervise import GroupProcess
 from pipeline.settings import Settings
-from tests.fakes.sentry_server import SentryIngest
 from tests.helpers import Lines, wait_lines
 
 OPENAI_KEY = "sk-test-SECRET123"

@@ -12,12 +12,12 @@ import json
 import time
 from pathlib import Path
 
-from ops.supervise import GroupProcess
+from devkit.fakes import openai_server
+from devkit.fakes.openai_server import OpenAIFake
+from devkit.supervise import GroupProcess
+from devkit.wordpress import WordPressStandIn
 from pipeline.llm.request import normalise_tag
 from pipeline.wordpress.seo_meta import SEO_META_KEYS
-from tests.fakes import openai_server
-from tests.fakes.openai_server import OpenAIFake
-from tests.fakes.wordpress import WordPressStandIn
 from tests.helpers import read_stream, run_atr
 
 KEYS = SEO_META_KEYS["rankmath"]

@@ -10,7 +10,7 @@ import redis
 from actors.canary import canary_name
 from brokers.boot import producer_broker
 from brokers.producer import send
-from ops.supervise import GroupProcess
+from devkit.supervise import GroupProcess
 from pipeline import names
 from pipeline.settings import Settings
 from tests.helpers import dead_letters, queued_ids, wait_replies

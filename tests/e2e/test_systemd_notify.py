@@ -11,7 +11,7 @@ import socket
 import time
 from pathlib import Path
 
-from ops.supervise import GroupProcess
+from devkit.supervise import GroupProcess
 from tests.helpers import receive_notification
 
 _READY_LINE = "Worker process is ready for action."

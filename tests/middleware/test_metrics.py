@@ -23,8 +23,8 @@ from brokers.boot import declare_group_actors, producer_broker
 from brokers.broker import build_broker
 from brokers.groups import get_group
 from brokers.producer import send
+from devkit.redis_server import free_port
 from middleware.metrics import MULTIPROC_VARIABLE, Metrics, prepare_directory
-from ops.redis_server import free_port
 from pipeline.settings import Settings
 from tests.helpers import wait_replies
 from tests.metrics_helpers import refused, value, wait_scrape

@@ -1,7 +1,7 @@
 """The Sentry middleware on a real broker and in-process worker, against a local ingest.
 
 Each test runs worker1's broker (as its entrypoint builds it) with
-``SENTRY_DSN`` pointing at :class:`tests.fakes.sentry_server.SentryIngest`,
+``SENTRY_DSN`` pointing at :class:`devkit.fakes.sentry_server.SentryIngest`,
 waits for the doclog's final line of every message, stops the worker (which
 flushes) and only then counts the events the ingest received.
 """
@@ -25,10 +25,10 @@ from actors.base import atr_actor
 from brokers.broker import build_broker
 from brokers.groups import get_group
 from brokers.producer import send
+from devkit.fakes.sentry_server import SentryIngest
 from middleware.doclog import Doclog
 from middleware.sentry import Sentry
 from pipeline.settings import Settings
-from tests.fakes.sentry_server import SentryIngest
 from tests.helpers import Lines, wait_lines
 
 OPENAI_KEY = "sk-test-SECRET123"

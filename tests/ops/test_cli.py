@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from ops.redis_server import free_port
+from devkit.redis_server import free_port
 from tests.helpers import assert_one_clear_line, queued_ids, run_atr
 
 

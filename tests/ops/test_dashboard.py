@@ -25,9 +25,9 @@ import requests
 from actors.canary import canary_name
 from brokers.boot import producer_broker
 from brokers.producer import send
+from devkit.redis_server import free_port
+from devkit.supervise import atr_executable
 from ops.dashboard import REALM
-from ops.redis_server import free_port
-from ops.supervise import atr_executable
 from pipeline.settings import Settings
 from tests.helpers import assert_one_clear_line, run_atr
 

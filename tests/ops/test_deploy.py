@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ops.supervise import GroupProcess
+from devkit.supervise import GroupProcess
 
 REPO = Path(__file__).resolve().parents[2]
 Starter = Callable[..., dict[str, GroupProcess]]

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ops.redis_server import free_port
+from devkit.redis_server import free_port
 from tests.doclog_helpers import Clock, Log, rotate_day
 from tests.helpers import assert_one_clear_line
 

@@ -22,11 +22,11 @@ from dramatiq.brokers.redis import RedisBroker
 from brokers.boot import producer_broker
 from brokers.groups import get_group
 from brokers.producer import find_actor, send
+from devkit.redis_server import EmbeddedRedis
+from devkit.supervise import GroupProcess
 from middleware.heartbeat import heartbeat_key, heartbeat_pattern
 from ops.health import doclog_snapshot_key, over_key, run
-from ops.redis_server import EmbeddedRedis
 from ops.scheduler import heartbeat_key as scheduler_key
-from ops.supervise import GroupProcess
 from pipeline.health import Status
 from pipeline.settings import Settings
 from tests.helpers import assert_one_clear_line, dead_letters, run_atr

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import redis
 
+from devkit.fakes import gemini_server, openai_server
+from devkit.fakes.gemini_server import GeminiFake
+from devkit.fakes.openai_server import OpenAIFake
 from pipeline.llm.chain import exhausted_key
-from tests.fakes import gemini_server, openai_server
-from tests.fakes.gemini_server import GeminiFake
-from tests.fakes.openai_server import OpenAIFake
 from tests.helpers import assert_one_clear_line, run_atr
 
 POST = {"title": "겨울철 감기 예방법 5가지, 면역력 높이는 생활 습관",

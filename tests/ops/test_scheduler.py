@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import redis
 
 from brokers.boot import producer_broker
-from ops.redis_server import free_port
+from devkit.redis_server import free_port
+from devkit.supervise import atr_executable
 from ops.scheduler import TICK_OPTION, Scheduler, claim_key
-from ops.supervise import atr_executable
 from pipeline.schedule import ScheduledJob, next_tick, scheduled_jobs
 from pipeline.settings import Settings
 from tests.helpers import run_atr

@@ -10,6 +10,10 @@ from typing import Any
 import pytest
 import redis
 
+from devkit.fakes import gemini_server, openai_server
+from devkit.fakes.gemini_server import GeminiFake
+from devkit.fakes.llm_ledger import Fault
+from devkit.fakes.openai_server import OpenAIFake
 from pipeline import doclog
 from pipeline.doclog import DoclogWriter, MessageScope
 from pipeline.llm.chain import LlmChain, exhausted_key
@@ -18,10 +22,6 @@ from pipeline.llm.errors import BudgetDeferred, LlmUnavailable
 from pipeline.llm.request import SeoRequest, parse_answer
 from pipeline.redact import Redactor
 from pipeline.settings import Settings
-from tests.fakes import gemini_server, openai_server
-from tests.fakes.gemini_server import GeminiFake
-from tests.fakes.llm_ledger import Fault
-from tests.fakes.openai_server import OpenAIFake
 
 POST = SeoRequest(
     "서울 강남 파스타 맛집 다섯 곳, 주차와 예약 정보까지",

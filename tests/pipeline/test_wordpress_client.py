@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from devkit.wordpress import ADMIN, READER, WordPressStandIn
 from pipeline.errors import PermanentError, TransientError
 from pipeline.wordpress import (
     Bridge,
@@ -31,7 +32,6 @@ from pipeline.wordpress import (
     set_featured_media,
     upload_media,
 )
-from tests.fakes.wordpress import ADMIN, READER, WordPressStandIn
 
 JPEG = (Path(__file__).parents[2] / "ops" / "assets" / "thumb-bg.jpg").read_bytes()
 SECRETS = (ADMIN.app_password, ADMIN.app_password.replace(" ", ""),

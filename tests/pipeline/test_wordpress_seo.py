@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from devkit.wordpress import ADMIN, WordPressStandIn
 from pipeline.errors import ConfigError, PermanentError, TransientError
 from pipeline.llm.request import normalise_tag
 from pipeline.wordpress import (
@@ -43,7 +44,6 @@ from pipeline.wordpress import (
     tag_lock_key,
     write_seo_meta,
 )
-from tests.fakes.wordpress import ADMIN, WordPressStandIn
 
 MU_PLUGIN = Path(__file__).parents[2] / "ops" / "wordpress" / "atr-seo-meta.php"
 SECRETS = (ADMIN.app_password, ADMIN.app_password.replace(" ", ""),

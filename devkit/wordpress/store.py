@@ -1,6 +1,6 @@
 """The data behind the WordPress stand-in: posts, attachments, tags, users, their JSON shapes.
 
-Kept apart from the HTTP layer (:mod:`ops.standins.wordpress`) so the rules
+Kept apart from the HTTP layer (:mod:`devkit.wordpress.standin`) so the rules
 that make the stand-in fail like WordPress 6.1 are easy to read: posts and
 attachments share one id sequence (one ``wp_posts`` table), slugs come back
 percent-encoded in lowercase hex, ``title.rendered`` is reformatted, ``meta``

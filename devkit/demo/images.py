@@ -1,6 +1,6 @@
 """The demo's thumbnail step: render the sample posts' thumbnails on worker1 and say where.
 
-``atr demo`` (:mod:`ops.demo`) runs a :class:`~ops.standins.wordpress.WordPressStandIn`,
+The demo (:mod:`devkit.demo.run`) runs a :class:`~devkit.wordpress.WordPressStandIn`,
 fills the workers' environment with :func:`demo_image_env` before booting
 them, and then calls :func:`demo_thumbnails`, which enqueues ``thumbnail``
 for every sample post and waits for the doclog to report each file.
@@ -8,7 +8,6 @@ for every sample post and waits for the doclog to report each file.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
@@ -16,17 +15,20 @@ from typing import Final
 from dramatiq.brokers.redis import RedisBroker
 
 from brokers.producer import send
-from ops.standins.wordpress import WordPressStandIn
-from ops.standins.wordpress_store import load_sample_posts
-from pipeline.doclog import EVENT_DEAD, EVENT_REJECTED, EVENT_THUMBNAIL_RENDERED, last_records
+from devkit.demo.outcomes import wait_outcomes
+from devkit.wordpress.standin import WordPressStandIn
+from devkit.wordpress.store import load_sample_posts
+from pipeline.doclog import EVENT_THUMBNAIL_RENDERED
 from pipeline.errors import AtrError, ConfigError
 from pipeline.settings import Settings
 
-__all__ = ["DEMO_FONT", "DemoThumbnailsError", "demo_image_env", "demo_thumbnails"]
+__all__ = ["DEMO_FONT", "SHIPPED_BACKGROUND", "DemoThumbnailsError", "demo_image_env",
+           "demo_thumbnails"]
 
 #: The Korean font ./dev installs (Debian's fonts-nanum), used when ATR_THUMB_FONT is unset.
 DEMO_FONT: Final = Path("/usr/share/fonts/truetype/nanum/NanumGothicBold.ttf")
-_BACKGROUND: Final = Path(__file__).parent / "assets" / "thumb-bg.jpg"
+#: The shipped default background (the env template's ATR_BG_PATH), in this checkout.
+SHIPPED_BACKGROUND: Final = Path(__file__).resolve().parents[2] / "ops" / "assets" / "thumb-bg.jpg"
 _TIMEOUT_S: Final = 90.0
 _STREAM: Final = "thumbnail"
 
@@ -42,7 +44,7 @@ def demo_image_env(env: Mapping[str, str], standin: WordPressStandIn) -> dict[st
     site); the background and font are set only where the operator left them unset.
     """
     filled = {**env, "BRIDGE_BASE": standin.base_url, "BRIDGE_TOKEN": standin.token}
-    for name, default in (("ATR_BG_PATH", _BACKGROUND), ("ATR_THUMB_FONT", DEMO_FONT)):
+    for name, default in (("ATR_BG_PATH", SHIPPED_BACKGROUND), ("ATR_THUMB_FONT", DEMO_FONT)):
         if not filled.get(name, "").strip():
             filled[name] = str(default)
     return filled
@@ -58,26 +60,13 @@ def demo_thumbnails(broker: RedisBroker, settings: Settings, standin_url: str) -
     if (settings.bridge_base or "").rstrip("/") != standin_url.rstrip("/"):
         raise ConfigError(f"the workers' BRIDGE_BASE is {settings.bridge_base!r}, not the "
                           f"stand-in at {standin_url}: build their environment with "
-                          "ops.demo_images.demo_image_env before booting them")
+                          "devkit.demo.images.demo_image_env before booting them")
     sent = {send(broker, "thumbnail", {"post_id": post.id}).message_id: post.id
             for post in load_sample_posts()}
-    paths: dict[int, str] = {}
-    failures: dict[int, str] = {}
-    deadline = time.monotonic() + _TIMEOUT_S
-    while len(paths) + len(failures) < len(sent) and time.monotonic() < deadline:
-        for record in last_records(settings.doclog_root, [_STREAM], 20 * len(sent)):
-            fields = record.fields or {}
-            post_id = sent.get(str(fields.get("message_id")))
-            if post_id is None:
-                continue
-            if fields.get("event") == EVENT_THUMBNAIL_RENDERED:
-                paths[post_id] = str(fields.get("path"))
-            elif fields.get("event") in (EVENT_REJECTED, EVENT_DEAD):
-                failures[post_id] = str(fields.get("error"))
-        time.sleep(0.2)
-    missing = sorted(set(sent.values()) - set(paths) - set(failures))
-    failures.update({post_id: f"no thumbnail within {_TIMEOUT_S:.0f} s" for post_id in missing})
+    rendered, failures = wait_outcomes(settings.doclog_root, _STREAM, sent,
+                                       EVENT_THUMBNAIL_RENDERED, timeout_s=_TIMEOUT_S,
+                                       missing="no thumbnail")
     if failures:
         raise DemoThumbnailsError("thumbnails failed: " + "; ".join(
             f"post {post_id}: {error}" for post_id, error in sorted(failures.items())))
-    return [paths[post_id] for post_id in sorted(paths)]
+    return [str(rendered[post_id].get("path")) for post_id in sorted(rendered)]

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Final
 
-from ops.standins.wordpress_rest import (
+from devkit.wordpress.rest import (
     Answer,
     ApiError,
     body_params,
@@ -35,7 +35,7 @@ from ops.standins.wordpress_rest import (
     paginate,
     require_edit,
 )
-from ops.standins.wordpress_store import Post, Tag, User, term_name, term_slug
+from devkit.wordpress.store import Post, Tag, User, term_name, term_slug
 
 __all__ = ["FIRST_TAG_ID", "TagRoutes"]
 

@@ -25,10 +25,11 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
+
+from devkit.http_server import LocalHTTPServer, QuietHandler
 
 __all__ = ["PROJECT_ID", "PUBLIC_KEY", "Envelope", "Item", "SentryIngest"]
 
@@ -37,6 +38,7 @@ PUBLIC_KEY: Final = "publickey"
 PROJECT_ID: Final = "1"
 _PATH: Final = re.compile(r"^/api/(?P<project>[^/]+)/(?P<endpoint>envelope|store)/?$")
 _AUTH_PAIR: Final = re.compile(r"(\w+)=([^,\s]+)")
+_JSON: Final = "application/json"
 
 
 @dataclass(frozen=True)
@@ -65,22 +67,15 @@ class Envelope:
     raw: bytes = b""
 
 
-class SentryIngest:
+class SentryIngest(LocalHTTPServer):
     """A Sentry ingest server on a free port of 127.0.0.1; use as a context manager."""
 
     def __init__(self, public_key: str = PUBLIC_KEY, project_id: str = PROJECT_ID) -> None:
+        super().__init__(name="fake-sentry")
         self.public_key = public_key
         self.project_id = project_id
         self._envelopes: list[Envelope] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on."""
-        assert self._server is not None, "not started"
-        return int(self._server.server_address[1])
 
     @property
     def dsn(self) -> str:
@@ -105,29 +100,9 @@ class SentryIngest:
             time.sleep(0.05)
         return events
 
-    def start(self) -> SentryIngest:
-        """Listen and serve from a daemon thread."""
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="fake-sentry", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> SentryIngest:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        """The handler: the envelope and store endpoints."""
+        return _handler_for(self)
 
     def _record(self, envelope: Envelope) -> None:
         with self._lock:
@@ -144,27 +119,22 @@ class _BadRequest(Exception):
 
 
 def _handler_for(ingest: SentryIngest) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's urllib3 pool expects
 
         def do_POST(self) -> None:
             try:
                 envelope = self._read()
             except _BadRequest as exc:
-                self._answer(exc.status, {"detail": exc.detail})
+                self.send_json(exc.status, {"detail": exc.detail}, content_type=_JSON)
                 return
             ingest._record(envelope)
-            self._answer(200, {"id": envelope.headers.get("event_id")})
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return  # keep test output clean
+            self.send_json(200, {"id": envelope.headers.get("event_id")}, content_type=_JSON)
 
         def _read(self) -> Envelope:
             url = urlsplit(self.path)
             match = _PATH.match(url.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = _decompress(self.rfile.read(length),
-                               self.headers.get("Content-Encoding", ""))
+            body = _decompress(self.read_body(), self.headers.get("Content-Encoding", ""))
             if match is None:
                 raise _BadRequest(404, f"no ingest endpoint at {url.path}")
             if match["endpoint"] == "store":
@@ -178,14 +148,6 @@ def _handler_for(ingest: SentryIngest) -> type[BaseHTTPRequestHandler]:
             if key != ingest.public_key or match["project"] != ingest.project_id:
                 raise _BadRequest(403, "event submission rejected with_reason: ProjectId")
             return envelope
-
-        def _answer(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
 
     return Handler
 

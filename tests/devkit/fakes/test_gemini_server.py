@@ -13,11 +13,11 @@ import requests
 from google import genai
 from google.genai import errors, types
 
+from devkit.fakes.gemini_server import API_KEY, GeminiFake
+from devkit.fakes.llm_ledger import count_tokens
 from pipeline.llm.errors import InvalidAnswer
 from pipeline.llm.request import ANSWER_SCHEMA, SeoRequest, build_messages, parse_answer
 from pipeline.llm.tokens import estimate_request
-from tests.fakes.gemini_server import API_KEY, GeminiFake
-from tests.fakes.llm_ledger import count_tokens
 
 MODEL = "gemini-2.5-flash"
 POST = SeoRequest("제주도 여행 코스 추천",

@@ -10,7 +10,7 @@
 - :func:`seo_answer`: a deterministic answer to the project's SEO prompt that
   passes :func:`pipeline.llm.request.parse_answer`.
 
-The HTTP server both fakes build on is in :mod:`tests.fakes.llm_http`.
+The HTTP server both fakes build on is in :mod:`devkit.fakes.llm_http`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ __all__ = [
     "clip_to_tokens", "count_tokens", "fault_text", "go_duration", "seo_answer",
 ]
 
-#: The faults :meth:`tests.fakes.llm_http.LlmFakeServer.inject` takes.
+#: The faults :meth:`devkit.fakes.llm_http.LlmFakeServer.inject` takes.
 Fault = Literal["timeout", "500", "invalid_json", "schema_violation", "insufficient_quota"]
 FAULTS: Final[tuple[str, ...]] = get_args(Fault)
 #: The window of the requests-per-day limit, in seconds.

@@ -8,11 +8,11 @@ import dramatiq
 import pytest
 
 from brokers.boot import producer_broker
-from ops.demo_images import demo_image_env, demo_thumbnails
-from ops.standins.wordpress_store import image_size, load_sample_posts
+from devkit.demo.images import demo_image_env, demo_thumbnails
+from devkit.wordpress import WordPressStandIn
+from devkit.wordpress.store import image_size, load_sample_posts
 from pipeline.errors import ConfigError
 from pipeline.settings import Settings
-from tests.fakes.wordpress import WordPressStandIn
 
 
 def test_demo_thumbnails_returns_one_rendered_file_per_sample_post(
@@ -38,5 +38,5 @@ def test_demo_thumbnails_refuses_workers_pointed_elsewhere(
     settings = Settings.from_env({"REDIS_URL": redis_url,
                                   "BRIDGE_BASE": "https://example.com/wp-json",
                                   "BRIDGE_TOKEN": "someone:secret"})
-    with pytest.raises(ConfigError, match=r"build their environment with ops\.demo_images"):
+    with pytest.raises(ConfigError, match=r"build their environment with devkit\.demo\.images"):
         demo_thumbnails(producer_broker(settings), settings, wordpress.base_url)

@@ -1,15 +1,23 @@
-"""The README's main command: ``atr demo`` on a machine with no Redis configured."""
+"""The README's main command: ``./dev demo`` (``python -m devkit.demo``) with no Redis set."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.helpers import run_atr
+from tests.helpers import assert_one_clear_line, run_atr
+
+
+def run_demo(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m devkit.demo`` as ``./dev demo`` runs it, with this venv's Python."""
+    return subprocess.run([sys.executable, "-m", "devkit.demo"], env=env, cwd=cwd, text=True,
+                          capture_output=True, timeout=180, check=False)
 
 
 def test_demo_starts_its_own_redis_and_routes_every_queue(clean_env: dict[str, str],
                                                           tmp_path: Path) -> None:
-    result = run_atr("demo", env=clean_env, cwd=tmp_path, timeout=180)
+    result = run_demo(clean_env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "REDIS_URL is unset: started a private redis-server at redis://127.0.0.1:" in out
@@ -42,3 +50,19 @@ def test_demo_starts_its_own_redis_and_routes_every_queue(clean_env: dict[str, s
     assert "worker1: exit code 0" in out
     assert "worker2: exit code 0" in out
     assert out.rstrip().endswith("demo succeeded: every queue was handled by its own group")
+
+
+def test_demo_without_redis_server_says_how_to_install_it(clean_env: dict[str, str],
+                                                          tmp_path: Path) -> None:
+    env = {**clean_env, "PATH": "/nonexistent"}
+    result = run_demo(env, tmp_path)
+    assert result.returncode == 2
+    line = assert_one_clear_line(result.stderr)
+    assert line.startswith("demo: redis-server is not on PATH")
+    assert "apt-get install redis-server" in line
+
+
+def test_the_product_cli_has_no_demo_command(clean_env: dict[str, str], tmp_path: Path) -> None:
+    result = run_atr("demo", env=clean_env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "invalid choice: 'demo'" in result.stderr

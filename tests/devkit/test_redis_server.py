@@ -7,7 +7,7 @@ import socket
 import pytest
 import redis
 
-from ops.redis_server import EmbeddedRedis, RedisServerError
+from devkit.redis_server import EmbeddedRedis, RedisServerError
 
 
 def test_starts_answers_and_is_gone_after_stop() -> None:

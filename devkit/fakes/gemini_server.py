@@ -4,8 +4,8 @@ It answers ``POST /{v1|v1beta}/models/<model>:generateContent`` the way the
 Gemini API does for the project's call (a system instruction, one user
 text, ``responseMimeType: application/json`` and a response schema):
 
-- the answer is :func:`tests.fakes.llm_ledger.seo_answer` of the user text;
-  ``usageMetadata`` counts tokens with :func:`~tests.fakes.llm_ledger.count_tokens`
+- the answer is :func:`devkit.fakes.llm_ledger.seo_answer` of the user text;
+  ``usageMetadata`` counts tokens with :func:`~devkit.fakes.llm_ledger.count_tokens`
   (every text part of ``contents`` and ``systemInstruction``, plus the schema
   under ``responseSchema`` or ``responseJsonSchema``); an answer past
   ``maxOutputTokens`` is cut and ends in ``finishReason: "MAX_TOKENS"``;
@@ -15,7 +15,7 @@ text, ``responseMimeType: application/json`` and a response schema):
   ``1.500s`` with ``fractional_retry_delay=True``);
 - the key from ``x-goog-api-key`` or ``?key=``: a wrong one is 400
   ``API_KEY_INVALID``, none is 403; an unknown model is 404 ``NOT_FOUND``;
-  injected faults (:data:`~tests.fakes.llm_ledger.FAULTS`);
+  injected faults (:data:`~devkit.fakes.llm_ledger.FAULTS`);
 - like the API, 400 for ``additionalProperties`` inside ``responseSchema``
   (the OpenAPI-subset schema has no such field; ``responseJsonSchema`` does).
 """
@@ -30,8 +30,8 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from tests.fakes.llm_http import LlmFakeServer, RecordedRequest, Reply
-from tests.fakes.llm_ledger import (
+from devkit.fakes.llm_http import LlmFakeServer, RecordedRequest, Reply
+from devkit.fakes.llm_ledger import (
     Refusal,
     answer_text,
     clip_to_tokens,
@@ -82,7 +82,7 @@ class GeminiFake(LlmFakeServer):
     @property
     def base_url(self) -> str:
         """The ``base_url`` for ``HttpOptions``: ``http://127.0.0.1:<port>`` (no version)."""
-        return f"http://127.0.0.1:{self.port}"
+        return self.url
 
     def _handle(self, request: RecordedRequest, raw: bytes) -> Reply:
         match = _PATH.match(request.path)

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.fakes.sentry_server import SentryIngest
+from devkit.fakes.sentry_server import SentryIngest
 
 
 def post(port: int, path: str, body: bytes, headers: dict[str, str]) -> int:

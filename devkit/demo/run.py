@@ -1,4 +1,4 @@
-"""``atr demo``: the whole pipeline on embedded defaults, narrated.
+"""``./dev demo`` (``python -m devkit.demo``): the whole pipeline on embedded defaults, narrated.
 
 Starts a private redis-server when ``REDIS_URL`` is unset, boots both worker
 groups with the real ``dramatiq`` CLI (through ``atr worker``), sends a
@@ -26,15 +26,15 @@ from dramatiq.brokers.redis import RedisBroker
 from brokers.boot import producer_broker
 from brokers.groups import GROUPS, shaped
 from brokers.producer import send
-from ops.demo_images import demo_image_env, demo_thumbnails
-from ops.demo_llm import demo_seo
+from devkit.demo.images import demo_image_env, demo_thumbnails
+from devkit.demo.seo import demo_seo
+from devkit.redis_server import EmbeddedRedis
+from devkit.supervise import GroupProcess
+from devkit.wordpress.standin import WordPressStandIn
+from devkit.wordpress.store import load_sample_posts
 from ops.doclog_view import format_record
 from ops.ping import ping_queues, render_results
-from ops.redis_server import EmbeddedRedis
 from ops.seo_cli import seo_review_text
-from ops.standins.wordpress import WordPressStandIn
-from ops.standins.wordpress_store import load_sample_posts
-from ops.supervise import GroupProcess
 from pipeline import names
 from pipeline.doclog import EVENT_DOCLOG_ROTATED, last_records, list_streams
 from pipeline.errors import AtrError
@@ -44,7 +44,8 @@ __all__ = ["run_demo"]
 
 _PING_TIMEOUT_S: Final = 60.0
 _EVIDENCE_LINES: Final = 14
-_POLICY_DIR: Final = Path(__file__).parent / "imagemagick"
+#: The shipped ImageMagick policy directory (ops/imagemagick/) of this checkout.
+_POLICY_DIR: Final = Path(__file__).resolve().parents[2] / "ops" / "imagemagick"
 _ROTATE_TIMEOUT_S: Final = 30.0
 
 

@@ -2,12 +2,12 @@
 
 - :class:`LlmFakeServer`: a threaded server on 127.0.0.1 with the request log,
   counters, quota switch, injected faults and rate-limit ledger
-  (:class:`~tests.fakes.llm_ledger.RateLedger`) both fakes share; a context
+  (:class:`~devkit.fakes.llm_ledger.RateLedger`) both fakes share; a context
   manager. Each fake implements :meth:`LlmFakeServer._handle`.
 - :class:`RecordedRequest`: one request as a fake saw it.
 - :class:`Reply`: what a fake answers (or ``hang`` to answer nothing).
 
-Tokens, the ledger, faults and answers are in :mod:`tests.fakes.llm_ledger`.
+Tokens, the ledger, faults and answers are in :mod:`devkit.fakes.llm_ledger`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes.llm_ledger import Fault, FaultQueue, RateLedger
+from devkit.fakes.llm_ledger import Fault, FaultQueue, RateLedger
+from devkit.http_server import LocalHTTPServer, QuietHandler
 
 __all__ = ["LlmFakeServer", "RecordedRequest", "Reply"]
 
@@ -53,12 +53,16 @@ class Reply:
     hang: bool = False
 
 
-class LlmFakeServer:
-    """HTTP plumbing, ledger, faults and counters of an LLM fake; a context manager."""
+class LlmFakeServer(LocalHTTPServer):
+    """Request log, ledger, faults and counters of an LLM fake; a context manager.
+
+    The server itself is :class:`~devkit.http_server.LocalHTTPServer`'s.
+    """
 
     def __init__(self, *, api_key: str, models: frozenset[str] | set[str], rpm: int | None,
                  tpm: int | None, rpd: int | None, window_s: float, latency_s: float,
                  hang_s: float) -> None:
+        super().__init__()
         self.api_key = api_key
         self.models = frozenset(models)
         self.latency_s = latency_s
@@ -71,17 +75,8 @@ class LlmFakeServer:
         self._requests: list[RecordedRequest] = []
         self._counts: dict[str, int] = {}
         self._served_faults: list[str] = []
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- what tests read and switch -------------------------------------------
-    @property
-    def port(self) -> int:
-        """The port the server listens on."""
-        assert self._server is not None, "not started"
-        return int(self._server.server_address[1])
-
     @property
     def requests(self) -> list[RecordedRequest]:
         """Every request received, oldest first."""
@@ -120,7 +115,7 @@ class LlmFakeServer:
         return self.ledger.charged_tokens
 
     def inject(self, fault: Fault, times: int = 1) -> None:
-        """Serve ``fault`` to the next ``times`` calls (:data:`~tests.fakes.llm_ledger.FAULTS`).
+        """Serve ``fault`` to the next ``times`` calls (:data:`~devkit.fakes.llm_ledger.FAULTS`).
 
         A call takes a fault once it passes the key, model and request checks
         (and the quota switch). ``timeout``, ``500`` and ``insufficient_quota``
@@ -138,35 +133,6 @@ class LlmFakeServer:
         self._faults.clear()
         self.ledger.reset()
         self.quota_exhausted = False
-
-    # -- lifecycle ------------------------------------------------------------
-    def start(self) -> Self:
-        """Listen on a free port of 127.0.0.1 and serve from a daemon thread."""
-        self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        # A short poll keeps stop() (and so each test's teardown) quick.
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name=f"fake-{type(self).__name__}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Release held requests, stop serving and close the socket."""
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     # -- for the subclasses ---------------------------------------------------
     def _handle(self, request: RecordedRequest, raw: bytes) -> Reply:
@@ -191,7 +157,11 @@ class LlmFakeServer:
     def _pause(self, seconds: float) -> None:
         """Sleep ``seconds``, or less if the server stops."""
         if seconds > 0:
-            self._stopping.wait(seconds)
+            self.stopping.wait(seconds)
+
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        """The handler: POST bodies to :meth:`_handle`, its :class:`Reply` as JSON."""
+        return _handler_for(self)
 
     def _serve(self, path: str, headers: dict[str, str], raw: bytes, at: float) -> Reply:
         url = urlsplit(path)
@@ -207,31 +177,17 @@ class LlmFakeServer:
 
 
 def _handler_for(fake: LlmFakeServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the SDKs' connection pools expect
 
         def do_POST(self) -> None:
             at = time.monotonic()
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            reply = fake._serve(self.path, headers, raw, at)
+            reply = fake._serve(self.path, self.lower_headers(), self.read_body(), at)
             if reply.hang:
                 fake._pause(fake.hang_s)
                 self.close_connection = True
                 return
-            data = json.dumps(reply.body, ensure_ascii=False).encode()
-            try:
-                self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True  # the client timed out during latency_s
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return  # keep test output clean
+            # A client that timed out during latency_s is gone: send_json closes quietly.
+            self.send_json(reply.status, reply.body, reply.headers)
 
     return Handler

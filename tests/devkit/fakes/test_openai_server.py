@@ -1,6 +1,6 @@
 """The OpenAI fake answers the real ``openai`` SDK like the API; its shared logic holds.
 
-The first tests cover :mod:`tests.fakes.llm_ledger` (tokens, answers, ledger),
+The first tests cover :mod:`devkit.fakes.llm_ledger` (tokens, answers, ledger),
 which both fakes use; the rest drive :class:`OpenAIFake` with the SDK exactly
 as the project calls it.
 """
@@ -23,17 +23,17 @@ import requests
 from openai import OpenAI
 from openai.types.chat import ChatCompletion
 
-from pipeline.llm.errors import InvalidAnswer
-from pipeline.llm.request import ANSWER_SCHEMA, SeoRequest, build_messages, parse_answer
-from pipeline.llm.tokens import estimate_request, estimate_tokens
-from tests.fakes.llm_ledger import (
+from devkit.fakes.llm_ledger import (
     RateLedger,
     answer_text,
     clip_to_tokens,
     count_tokens,
     go_duration,
 )
-from tests.fakes.openai_server import API_KEY, OpenAIFake, mask_key
+from devkit.fakes.openai_server import API_KEY, OpenAIFake, mask_key
+from pipeline.llm.errors import InvalidAnswer
+from pipeline.llm.request import ANSWER_SCHEMA, SeoRequest, build_messages, parse_answer
+from pipeline.llm.tokens import estimate_request, estimate_tokens
 
 MODEL = "gpt-4.1-mini"
 POST = SeoRequest("서울 맛집 추천: 을지로 노포 탐방기",

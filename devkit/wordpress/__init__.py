@@ -1,6 +1,6 @@
-"""The WordPress stand-in lives in ``ops.standins`` (the demo uses it too); re-exported here."""
+"""A local stand-in for the WordPress 6.1 REST API (:mod:`devkit.wordpress.standin`)."""
 
-from ops.standins.wordpress import (
+from devkit.wordpress.standin import (
     ADMIN,
     READER,
     ApiError,
@@ -8,7 +8,7 @@ from ops.standins.wordpress import (
     RecordedRequest,
     WordPressStandIn,
 )
-from ops.standins.wordpress_store import Attachment, Post
+from devkit.wordpress.store import Attachment, Post
 
 __all__ = ["ADMIN", "READER", "ApiError", "Attachment", "Fault", "Post", "RecordedRequest",
            "WordPressStandIn"]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.fakes.wordpress import ADMIN, READER, WordPressStandIn
+from devkit.wordpress import ADMIN, READER, WordPressStandIn
 
 SEOUL_CAFE_SLUG = "%ec%84%9c%ec%9a%b8-%ec%b9%b4%ed%8e%98"
 

@@ -4,18 +4,18 @@ It answers ``POST /v1/chat/completions`` the way the API does for the
 project's one kind of call (a system and a user message, a strict
 ``json_schema`` response format, ``max_completion_tokens``):
 
-- the answer is :func:`tests.fakes.llm_ledger.seo_answer` of the user
+- the answer is :func:`devkit.fakes.llm_ledger.seo_answer` of the user
   message; ``usage`` counts tokens with
-  :func:`~tests.fakes.llm_ledger.count_tokens` (3 per request, 3 per message,
+  :func:`~devkit.fakes.llm_ledger.count_tokens` (3 per request, 3 per message,
   plus the schema); an answer past the output cap is cut and ends in
   ``finish_reason: "length"``;
-- RPM/TPM limits over a sliding window (:class:`~tests.fakes.llm_ledger.RateLedger`)
+- RPM/TPM limits over a sliding window (:class:`~devkit.fakes.llm_ledger.RateLedger`)
   answer 429 ``rate_limit_exceeded`` with the API's message, the
   ``x-ratelimit-*`` headers and (unless ``send_retry_after=False``)
   ``retry-after-ms`` / ``retry-after``;
 - 401 ``invalid_api_key`` (the key masked as the API masks it), 404
   ``model_not_found``, 400 for a body that is not JSON or a strict schema the
-  API would refuse; injected faults (:data:`~tests.fakes.llm_ledger.FAULTS`).
+  API would refuse; injected faults (:data:`~devkit.fakes.llm_ledger.FAULTS`).
 
 On a 429, ``x-ratelimit-reset-requests`` and ``x-ratelimit-reset-tokens`` say
 how long until the refused call would fit under that limit (``0s`` if that
@@ -30,8 +30,8 @@ import time
 import uuid
 from typing import Any, Final
 
-from tests.fakes.llm_http import LlmFakeServer, RecordedRequest, Reply
-from tests.fakes.llm_ledger import (
+from devkit.fakes.llm_http import LlmFakeServer, RecordedRequest, Reply
+from devkit.fakes.llm_ledger import (
     Refusal,
     Verdict,
     answer_text,
@@ -84,7 +84,7 @@ class OpenAIFake(LlmFakeServer):
     @property
     def base_url(self) -> str:
         """The ``base_url`` for ``openai.OpenAI``: ``http://127.0.0.1:<port>/v1``."""
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"{self.url}/v1"
 
     def _handle(self, request: RecordedRequest, raw: bytes) -> Reply:
         if request.path.rstrip("/") != _ROUTE:

@@ -1,6 +1,6 @@
 """A real local HTTP server that behaves like the WordPress 6.1 REST API we use.
 
-Used by the tests (``tests/fakes/wordpress.py`` re-exports it) and the demo.
+Used by the tests and the demo (:mod:`devkit.wordpress` re-exports it).
 It listens on a free port of 127.0.0.1; its REST root is :attr:`WordPressStandIn.base_url`
 (what ``BRIDGE_BASE`` is set to), and Application Passwords are HTTP Basic
 (:attr:`WordPressStandIn.token` is a valid ``BRIDGE_TOKEN``).
@@ -16,7 +16,7 @@ all answer 200 and change nothing; a wrong password is 401
 ``rest_post_invalid_id``, a non-ASCII upload filename 400, an existing tag
 name 400 ``term_exists``. With ``tag_create_race_s`` > 0, two concurrent
 creates of one tag name both succeed, the second as ``<slug>-2`` (see
-:mod:`ops.standins.wordpress_tags`).
+:mod:`devkit.wordpress.tags`).
 
 By default the SEO meta keys that ``ops/wordpress/atr-seo-meta.php`` registers
 are registered (:data:`SEO_META_KEYS`); ``registered_meta=frozenset()`` is a
@@ -38,13 +38,13 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Final
+from http.server import BaseHTTPRequestHandler
+from typing import Final
 from urllib.parse import parse_qs, urlsplit
 
-from ops.standins.wordpress_rest import Answer, ApiError, RestRoutes, sorted_tag_ids
-from ops.standins.wordpress_store import (
+from devkit.http_server import LocalHTTPServer, QuietHandler
+from devkit.wordpress.rest import Answer, ApiError, RestRoutes, sorted_tag_ids
+from devkit.wordpress.store import (
     SEO_META_KEYS,
     Attachment,
     Post,
@@ -52,7 +52,7 @@ from ops.standins.wordpress_store import (
     User,
     load_sample_posts,
 )
-from ops.standins.wordpress_tags import TagRoutes
+from devkit.wordpress.tags import TagRoutes
 
 __all__ = ["ADMIN", "READER", "ROUTES", "SEO_META_KEYS", "ApiError", "Fault", "RecordedRequest",
            "WordPressStandIn"]
@@ -105,7 +105,7 @@ class _State:
     faults: dict[tuple[str, str], list[Fault | None]] = field(default_factory=dict)
 
 
-class WordPressStandIn:
+class WordPressStandIn(LocalHTTPServer):
     """The stand-in server; use as a context manager or :meth:`start` / :meth:`stop`.
 
     ``registered_meta``: the post meta keys registered for REST (None: the SEO
@@ -118,54 +118,28 @@ class WordPressStandIn:
                  tag_create_race_s: float = 0.0) -> None:
         if tag_create_race_s < 0:
             raise ValueError(f"tag_create_race_s={tag_create_race_s!r} must be >= 0 seconds")
+        super().__init__(name="wp-standin")
         self._state = _State()
         seeded = load_sample_posts() if posts is None else posts
         self._state.posts = {p.id: p for p in seeded}
         # Posts and attachments share wp_posts' id sequence, as in WordPress.
         self._ids = itertools.count(max(self._state.posts, default=100) + 1)
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
         self._registered_meta = SEO_META_KEYS if registered_meta is None else registered_meta
         self._routes = RestRoutes(self._state.posts, self._state.media, self._state.tags,
                                   self._ids, self._registered_meta)
         self._tag_routes = TagRoutes(self._state.tags, self._state.posts,
-                                     race_s=tag_create_race_s, stopping=self._stopping)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+                                     race_s=tag_create_race_s, stopping=self.stopping)
 
-    # -- lifecycle --------------------------------------------------------
-    def start(self) -> WordPressStandIn:
-        """Listen on a free port of 127.0.0.1 and serve in a daemon thread."""
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="wp-standin",
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving (hanging requests are released first)."""
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> WordPressStandIn:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        """The handler: every method and path to :meth:`handle`."""
+        return _handler_for(self)
 
     # -- what callers need ------------------------------------------------
     @property
     def site_url(self) -> str:
         """``http://127.0.0.1:<port>``: the site's address."""
-        assert self._server is not None, "not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.url
 
     @property
     def base_url(self) -> str:
@@ -296,14 +270,14 @@ class WordPressStandIn:
         extra: dict[str, str] = {}
         try:
             if fault is not None and not fault.after_effect:
-                raise _fault_error(fault, self._stopping)
+                raise _fault_error(fault, self.stopping)
             user = _authenticate(headers.get("authorization"))
             status, extra, data = self._dispatch(route, method, path, query, headers, body, user)
             payload = json.dumps(data, ensure_ascii=False).encode()
             if fault is not None and fault.status == 0:
-                self._stopping.wait(fault.hang_s)
+                self.stopping.wait(fault.hang_s)
             elif fault is not None:
-                raise _fault_error(fault, self._stopping)
+                raise _fault_error(fault, self.stopping)
         except ApiError as exc:
             status, extra, payload = exc.status, {}, json.dumps(exc.body()).encode()
         self._record(RecordedRequest(
@@ -368,27 +342,15 @@ def _authenticate(header: str | None) -> User | None:
 
 
 def _handler_for(standin: WordPressStandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         server_version = "Apache/2.4.57 (Debian)"
 
         def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, extra, payload = standin.handle(self.command, self.path, headers, body)
-            try:
-                self.send_response(status)
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # The client gave up (a hang fault): nothing to answer.
+            status, extra, payload = standin.handle(self.command, self.path,
+                                                    self.lower_headers(), self.read_body())
+            # A client that gave up (a hang fault) is gone: send_body closes quietly.
+            self.send_body(status, payload, extra)
 
         do_GET = do_POST = do_PUT = do_DELETE = _answer
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Silent: tests read :attr:`WordPressStandIn.requests` instead."""
 
     return Handler

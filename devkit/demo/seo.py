@@ -10,14 +10,14 @@ or Gemini gets those. Nothing is written to WordPress in propose mode.
 
 from __future__ import annotations
 
-import time
 from typing import Final
 
 from dramatiq.brokers.redis import RedisBroker
 
 from brokers.producer import send
-from ops.standins.wordpress_store import load_sample_posts
-from pipeline.doclog import EVENT_DEAD, EVENT_REJECTED, EVENT_SEO_PROPOSED, last_records
+from devkit.demo.outcomes import wait_outcomes
+from devkit.wordpress.store import load_sample_posts
+from pipeline.doclog import EVENT_SEO_PROPOSED
 from pipeline.errors import AtrError
 from pipeline.settings import Settings
 
@@ -39,22 +39,8 @@ def demo_seo(broker: RedisBroker, settings: Settings) -> list[int]:
     """
     sent = {send(broker, "seo_automation", {"post_id": p.id}).message_id: p.id
             for p in load_sample_posts()}
-    proposed: set[int] = set()
-    failures: dict[int, str] = {}
-    deadline = time.monotonic() + _TIMEOUT_S
-    while len(proposed) + len(failures) < len(sent) and time.monotonic() < deadline:
-        for record in last_records(settings.doclog_root, [_STREAM], 20 * len(sent)):
-            fields = record.fields or {}
-            post_id = sent.get(str(fields.get("message_id")))
-            if post_id is None:
-                continue
-            if fields.get("event") == EVENT_SEO_PROPOSED:
-                proposed.add(post_id)
-            elif fields.get("event") in (EVENT_REJECTED, EVENT_DEAD):
-                failures[post_id] = str(fields.get("error"))
-        time.sleep(0.2)
-    missing = sorted(set(sent.values()) - proposed - set(failures))
-    failures.update({post_id: f"no proposal within {_TIMEOUT_S:.0f} s" for post_id in missing})
+    proposed, failures = wait_outcomes(settings.doclog_root, _STREAM, sent, EVENT_SEO_PROPOSED,
+                                       timeout_s=_TIMEOUT_S, missing="no proposal")
     if failures:
         raise DemoSeoError("SEO automation failed: " + "; ".join(
             f"post {post_id}: {error}" for post_id, error in sorted(failures.items())))

@@ -1,7 +1,7 @@
 """The WordPress stand-in's REST routes for posts and media: permissions, validation, effects.
 
-Called with the stand-in's lock held; the HTTP layer is :mod:`ops.standins.wordpress`,
-the tag routes are :mod:`ops.standins.wordpress_tags`. Error bodies have
+Called with the stand-in's lock held; the HTTP layer is :mod:`devkit.wordpress.standin`,
+the tag routes are :mod:`devkit.wordpress.tags`. Error bodies have
 WordPress's shape: ``{"code", "message", "data": {"status", ...}}``.
 
 A post's ``tags`` are replaced as a whole; an id that is no tag is skipped
@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Final, TypeVar
 from urllib.parse import parse_qs
 
-from ops.standins.wordpress_store import (
+from devkit.wordpress.store import (
     Attachment,
     Post,
     Tag,

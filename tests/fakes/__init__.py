@@ -1,1 +1,0 @@
-"""Real local HTTP servers that stand in for external APIs in tests."""
