@@ -1,7 +1,7 @@
 """Quota utilisation: tokens per minute worker1 gets out of an LLM limit, and its 429s.
 
 worker1 runs under the real ``dramatiq`` CLI (2 processes x 6 threads, as in
-production) against the local OpenAI fake (``tests/fakes/openai_server.py``),
+production) against the local OpenAI fake (``devkit/fakes/openai_server.py``),
 which enforces ``--tpm`` tokens and ``--rpm`` requests per sliding window of
 ``--window-s`` seconds and answers 429 past them. Our settings are set to the
 same limits, so the shared limiter in Redis must keep all 12 threads under

@@ -103,7 +103,7 @@ def seconds(duration: str) -> float:
     return sum(float(n) * units[u] for n, u in parts)
 
 
-# -- the shared logic (tests/fakes/llm_ledger.py) -------------------------------
+# -- the shared logic (devkit/fakes/llm_ledger.py) ------------------------------
 
 def test_the_fake_count_never_exceeds_the_project_estimate() -> None:
     alphabet = "가나다한글힣abcXYZ019 .,!?\n\t-é€ㅋ漢"
