@@ -18,9 +18,9 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from brokers.boot import producer_broker
-from brokers.groups import get_group
 from brokers.producer import send
 from ops.standins.wordpress_store import image_size
+from pipeline.groups import get_group
 from pipeline.settings import Settings
 from tests.fakes.wordpress import WordPressStandIn
 from tests.helpers import Lines, dead_letters, wait_lines

@@ -19,8 +19,8 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from brokers.boot import producer_broker
-from brokers.groups import get_group
 from brokers.producer import send
+from pipeline.groups import get_group
 from pipeline.llm.request import normalise_tag
 from pipeline.seo.store import SeoStore
 from pipeline.settings import Settings
