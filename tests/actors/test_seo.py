@@ -21,9 +21,9 @@ from dramatiq.brokers.redis import RedisBroker
 from brokers.boot import producer_broker
 from brokers.producer import send
 from pipeline.groups import get_group
-from pipeline.llm.request import normalise_tag
 from pipeline.seo.store import SeoStore
 from pipeline.settings import Settings
+from pipeline.text import normalise_tag
 from pipeline.wordpress import Bridge, BridgeConfig, get_post
 from pipeline.wordpress.seo_meta import SEO_META_KEYS
 from pipeline.wordpress.tags import get_tags

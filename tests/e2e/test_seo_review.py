@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from ops.supervise import GroupProcess
-from pipeline.llm.request import normalise_tag
+from pipeline.text import normalise_tag
 from pipeline.wordpress.seo_meta import SEO_META_KEYS
 from tests.fakes import openai_server
 from tests.fakes.openai_server import OpenAIFake

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ConfigError, PermanentError, TransientError
-from pipeline.llm.request import normalise_tag
+from pipeline.text import normalise_tag
 from pipeline.wordpress import (
     SEO_META_KEYS,
     Bridge,
