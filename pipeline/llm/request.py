@@ -120,7 +120,7 @@ class SeoRequest:
     bounds: AnswerBounds | None = None
 
     @classmethod
-    def from_json(cls, data: Any) -> SeoRequest:
+    def from_json(cls, data: Any, *, bounds: AnswerBounds | None = None) -> SeoRequest:
         """A request from ``{"title", "content", "tags"?}``; ValueError says what is wrong."""
         if not isinstance(data, Mapping):
             raise ValueError('expected a JSON object {"title": ..., "content": ...}')
@@ -132,7 +132,7 @@ class SeoRequest:
         tags = data.get("tags", [])
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise ValueError('"tags", when given, must be a list of strings')
-        return cls(title.strip(), content, tuple(tags))
+        return cls(title.strip(), content, tuple(tags), bounds=bounds)
 
     @property
     def body_text(self) -> str:

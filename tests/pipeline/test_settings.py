@@ -225,3 +225,8 @@ def test_doclog_location_needs_nothing_but_its_own_two_variables(tmp_path: Path)
         load_doclog_location({"ATR_DOCLOG_ROT": "/srv/logs"})
     with pytest.raises(ConfigError, match="ATR_TZ='Nowhere/City' is invalid"):
         load_doclog_location({"ATR_TZ": "Nowhere/City"})
+
+
+def test_a_misspelled_per_group_variable_still_gets_a_suggestion() -> None:
+    assert ("ATR_WORKER1_PROCESES is not a setting of atr-workers; did you mean "
+            "ATR_WORKER1_PROCESSES?") in settings_error({**MINIMAL, "ATR_WORKER1_PROCESES": "2"})
