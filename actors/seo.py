@@ -13,14 +13,19 @@ review`` shows it, ``atr seo approve`` enqueues ``seo_apply``) or writes it
 instead of asking the LLM again. One message per post works at a time (a
 Redis lock); another one for the same post is deferred until it is done.
 Values a person edited since our last write are kept unless ``force``.
+
+Each actor validates the payload, builds the ports (the Redis proposal store
+and tag lock, the LLM chain, the quality guide of the settings), holds the
+post's lock around ONE domain call (:func:`pipeline.seo.automation.automate_seo`
+or :func:`~pipeline.seo.automation.apply_proposal`), and logs what it did.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-from typing import Any, Final
+from contextlib import AbstractContextManager
+from typing import Final
 
 import redis
 from dramatiq.middleware import CurrentMessage
@@ -29,13 +34,11 @@ from actors.base import job
 from actors.llm import LLM_OPTIONS, llm_chain
 from actors.shared import broker_redis, check_flag, check_post_id, redis_lock
 from brokers.boot import current_settings
-from pipeline import doclog
-from pipeline.errors import PermanentError
 from pipeline.names import QUEUE_SEO
-from pipeline.seo.automation import apply, current_fields, propose
+from pipeline.seo.automation import Applied, apply_proposal, automate_seo
 from pipeline.seo.quality import QualityGuide
-from pipeline.seo.store import Proposal, SeoStore
-from pipeline.wordpress import Bridge, BridgeConfig, get_post
+from pipeline.seo.store import SeoStore
+from pipeline.wordpress import Bridge, BridgeConfig, TagLock
 
 __all__ = ["seo_apply", "seo_automation"]
 
@@ -59,24 +62,16 @@ def seo_automation(post_id: int, force: bool = False) -> None:
     checked, force = check_post_id(post_id), check_flag("force", force)
     settings = current_settings()
     client = broker_redis()
-    store = SeoStore(client)
-    message_id = _message_id()
     with _post_lock(client, checked), \
             Bridge(BridgeConfig.from_settings(settings)) as bridge:
-        proposal = store.get_proposal(checked)
-        if proposal is None or proposal.message_id != message_id:
-            post = get_post(bridge, checked)
-            current = current_fields(bridge, post, settings.seo_plugin)
-            proposal = propose(llm_chain(), QualityGuide.from_settings(settings), post,
-                               current, store.get_written(checked), key=message_id)
-            store.put_proposal(proposal, time.time())
-            doclog.emit(doclog.EVENT_SEO_PROPOSED, post_id=checked,
-                        provider=proposal.provider, model=proposal.model,
-                        current=proposal.current.to_json(),
-                        proposed=proposal.proposed.to_json(),
-                        protected=list(proposal.protected))
-        if settings.seo_mode == "apply":
-            _apply(bridge, client, store, proposal, settings.seo_plugin, force=force)
+        outcome = automate_seo(bridge, checked, llm_chain(), QualityGuide.from_settings(settings),
+                               store=SeoStore(client), tag_lock=_tag_lock(client),
+                               plugin=settings.seo_plugin, apply=settings.seo_mode == "apply",
+                               key=_message_id(), force=force)
+    logger.info("seo: post %r: %s proposal by %s.", checked,
+                "reused the" if outcome.reused else "made a", outcome.proposal.provider)
+    if outcome.applied is not None:
+        _log_applied(checked, outcome.applied)
 
 
 @job(queue=QUEUE_SEO, max_retries=5)
@@ -89,42 +84,36 @@ def seo_apply(post_id: int, force: bool = False) -> None:
     checked, force = check_post_id(post_id), check_flag("force", force)
     settings = current_settings()
     client = broker_redis()
-    store = SeoStore(client)
     with _post_lock(client, checked), \
             Bridge(BridgeConfig.from_settings(settings)) as bridge:
-        proposal = store.get_proposal(checked)
-        if proposal is None:
-            raise PermanentError(f"post {checked} has no SEO proposal to apply (already "
-                                 "applied, or never proposed): send seo_automation first, "
-                                 "then `atr seo review`")
-        _apply(bridge, client, store, proposal, settings.seo_plugin, force=force)
+        applied = apply_proposal(bridge, checked, store=SeoStore(client),
+                                 tag_lock=_tag_lock(client), plugin=settings.seo_plugin,
+                                 force=force)
+    _log_applied(checked, applied)
 
 
-def _apply(bridge: Bridge, client: redis.Redis, store: SeoStore, proposal: Proposal,
-           plugin: str, *, force: bool) -> None:
-    def tag_lock(name: str) -> Any:
+def _tag_lock(client: redis.Redis) -> TagLock:
+    """One short Redis lock per normalised tag name, waited for in the thread."""
+    def lock(name: str) -> AbstractContextManager[None]:
         # A tag create takes one request: wait for it in the thread, not a deferral.
         return redis_lock(client, f"atr:seo:lock:tag:{name}", _TAG_LOCK_MS,
                           busy=f"tag {name!r} is being created by another message for "
                                f"over {_TAG_LOCK_MS // 1000} s", busy_wait_ms=_BUSY_WAIT_MS,
                           wait_s=_TAG_LOCK_MS / 1000)
-
-    done = apply(bridge, plugin, proposal, store.get_written(proposal.post_id), tag_lock,
-                 force=force)
-    store.put_written(proposal.post_id, done.ours)
-    store.delete_proposal(proposal.post_id)
-    doclog.emit(doclog.EVENT_SEO_APPLIED, post_id=proposal.post_id, plugin=plugin,
-                written=list(done.written), tags_added=list(done.tags_added),
-                kept=list(done.kept), values=done.values.to_json(), force=force)
-    logger.info("seo: post %r: wrote %s, added tags %s, kept %s.", proposal.post_id,
-                ", ".join(done.written) or "nothing", ", ".join(done.tags_added) or "none",
-                ", ".join(done.kept) or "nothing")
+    return lock
 
 
-def _post_lock(client: redis.Redis, post_id: int) -> Any:
+def _post_lock(client: redis.Redis, post_id: int) -> AbstractContextManager[None]:
+    """One message per post: another one for the same post is deferred, not failed."""
     return redis_lock(client, f"atr:seo:lock:post:{post_id}", _POST_LOCK_MS,
                       busy=f"post {post_id} is being handled by another message",
                       busy_wait_ms=_BUSY_WAIT_MS)
+
+
+def _log_applied(post_id: int, done: Applied) -> None:
+    logger.info("seo: post %r: wrote %s, added tags %s, kept %s.", post_id,
+                ", ".join(done.written) or "nothing", ", ".join(done.tags_added) or "none",
+                ", ".join(done.kept) or "nothing")
 
 
 def _message_id() -> str:

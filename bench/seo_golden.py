@@ -73,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rows: list[_Row] = []
     for post in posts:
-        request = SeoRequest.from_json(post)
+        # Asked within the guide's bounds, as seo_automation asks.
+        request = SeoRequest.from_json(post, bounds=guide.bounds)
         try:
             answer = provider.complete(request).answer
         except LlmError as exc:

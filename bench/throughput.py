@@ -37,8 +37,8 @@ from dramatiq.brokers.redis import RedisBroker
 
 from actors.base import atr_actor
 from brokers.broker import build_broker
-from brokers.groups import GROUPS, WorkerGroup, get_group
 from devkit.redis_server import EmbeddedRedis, RedisServerError
+from pipeline.groups import GROUPS, WorkerGroup, get_group
 from pipeline.settings import Settings
 
 _ACTOR_NAME: Final = "bench_noop"

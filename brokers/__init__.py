@@ -1,10 +1,6 @@
-"""Broker wiring and the worker groups.
+"""Broker wiring and the two worker entrypoints.
 
-This package's ``__init__`` stays light (no Dramatiq import) so that ``atr
-workers`` can print the group table fast; import ``brokers.boot`` or
-``brokers.broker`` for the Dramatiq side.
+This package's ``__init__`` stays empty (no Dramatiq import); import
+``brokers.boot`` or ``brokers.broker`` for the Dramatiq side. The group
+table the brokers are built from is :mod:`pipeline.groups`.
 """
-
-from brokers.groups import GROUPS, QueueWeight, WorkerGroup, get_group, group_of_queue
-
-__all__ = ["GROUPS", "QueueWeight", "WorkerGroup", "get_group", "group_of_queue"]

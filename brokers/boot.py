@@ -15,9 +15,9 @@ from dramatiq.brokers.redis import RedisBroker
 from actors import canary
 from actors.base import declare_module
 from brokers.broker import build_broker
-from brokers.groups import GROUPS, WorkerGroup, get_group
 from pipeline import log_redaction
 from pipeline.errors import AtrError, ConfigError
+from pipeline.groups import GROUPS, WorkerGroup, get_group
 from pipeline.redact import Redactor
 from pipeline.settings import Settings, load_settings
 

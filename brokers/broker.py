@@ -14,7 +14,6 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
-from brokers.groups import WorkerGroup, shaped
 from middleware.deferral import DeferringRetries
 from middleware.doclog import Doclog
 from middleware.heartbeat import Heartbeat
@@ -24,6 +23,7 @@ from middleware.permanent import PermanentFailures
 from middleware.sentry import Sentry
 from middleware.systemd_notify import SystemdNotify
 from pipeline.doclog import DoclogWriter
+from pipeline.groups import WorkerGroup
 from pipeline.redact import Redactor
 from pipeline.settings import Settings, process_environ
 
@@ -95,7 +95,7 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
         # live, STOPPING on shutdown. A no-op unless systemd set NOTIFY_SOCKET.
         # It counts the processes the dramatiq master really runs, so the
         # group's shape includes the ATR_<GROUP>_PROCESSES/_THREADS overrides.
-        middleware.append(SystemdNotify(process_environ(), shaped(group, settings)))
+        middleware.append(SystemdNotify(process_environ(), settings.configured_group(group)))
         # Prometheus (ATR_METRICS_*): Dramatiq's message metrics and the queue
         # gauges on the group's own port and directory (under the unit's
         # RuntimeDirectory unless ATR_METRICS_DIR is set). None when the port is

@@ -51,9 +51,9 @@ from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
 from dramatiq.worker import Worker
 
-from brokers.groups import WorkerGroup
 from middleware.deferral import Deferral
-from pipeline.settings import Settings
+from pipeline.groups import WorkerGroup
+from pipeline.settings import Settings, variable_name
 
 if TYPE_CHECKING:
     from middleware.metrics_export import Exporter, MessageMetrics
@@ -73,7 +73,7 @@ _EXPORTER_LOCK: Final = "exporter.lock"
 def metrics_middleware(settings: Settings, group: WorkerGroup,
                        environ: Mapping[str, str]) -> Metrics | None:
     """The group's metrics middleware, or None when its port is 0 (metrics off)."""
-    port: int | None = getattr(settings, f"metrics_{group.name}_port", None)
+    port = settings.metrics_ports[group.name]
     if port is None:
         return None
     return Metrics(settings, group, port, metrics_directory(settings, group, environ))
@@ -145,7 +145,7 @@ class Metrics(Middleware):
     @property
     def port_variable(self) -> str:
         """The setting that chooses this group's port (named in errors)."""
-        return f"ATR_METRICS_{self.group.name.upper()}_PORT"
+        return variable_name("metrics_ports", self.group.name)
 
     # Boot and shutdown ------------------------------------------------------
 

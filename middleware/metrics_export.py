@@ -24,8 +24,8 @@ from prometheus_client import values as prometheus_values
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
-from brokers.groups import WorkerGroup
 from ops.health import collect
+from pipeline.groups import WorkerGroup
 from pipeline.health import Thresholds
 from pipeline.settings import Settings
 

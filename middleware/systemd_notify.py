@@ -48,8 +48,8 @@ import dramatiq
 from dramatiq.middleware import Middleware
 from dramatiq.worker import Worker
 
-from brokers.groups import WorkerGroup
 from middleware import sd_notify
+from pipeline.groups import WorkerGroup
 
 __all__ = ["GroupBootState", "SystemdNotify"]
 

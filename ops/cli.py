@@ -18,11 +18,11 @@ from typing import Any, Final
 
 import redis
 
-from brokers.groups import GROUPS, WorkerGroup, get_group, shaped
 from ops import doclog_cli
 from ops.console import render_table
 from pipeline import names
 from pipeline.errors import AtrError
+from pipeline.groups import GROUPS, WorkerGroup, get_group
 from pipeline.settings import Settings, load_settings, redact_url
 
 __all__ = ["main"]
@@ -142,7 +142,7 @@ def _group_dict(group: WorkerGroup) -> dict[str, Any]:
 def _cmd_worker(args: argparse.Namespace) -> int:
     group = get_group(args.group)
     settings = load_settings()
-    group = shaped(group, settings)
+    group = settings.configured_group(group)
     argv = group.dramatiq_argv(_dramatiq_executable())
     if args.dry_run:
         print(shlex.join(argv))

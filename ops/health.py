@@ -41,10 +41,10 @@ from typing import Any, Final
 
 import redis
 
-from brokers.groups import GROUPS, WorkerGroup, shaped
 from middleware.doclog import write_errors_key
 from middleware.heartbeat import heartbeat_pattern
 from ops.console import render_table
+from pipeline.groups import GROUPS, WorkerGroup
 from pipeline.health import (
     DoclogSnapshot,
     GroupObservation,
@@ -175,7 +175,7 @@ def collect(client: redis.Redis, settings: Settings, groups: Sequence[WorkerGrou
                    json.dumps({"count": snapshot.count, "grew_at": snapshot.grew_at}))
         group_obs.append(GroupObservation(
             name=group.name, live=live[group.name],
-            expected=shaped(group, settings).processes, doclog_errors=snapshot.count,
+            expected=settings.configured_group(group).processes, doclog_errors=snapshot.count,
             doclog_grew_at=snapshot.grew_at))
     writes.execute()
     return Observations(now, tuple(queue_obs), tuple(group_obs), schedulers)

@@ -12,9 +12,9 @@ from typing import Any
 from dramatiq.brokers.redis import RedisBroker
 
 from actors.canary import REPLY_BY_OPTION, canary_name, reply_key
-from brokers.groups import group_of_queue
 from brokers.producer import send
 from ops.console import render_table
+from pipeline.groups import group_of_queue
 
 __all__ = ["PingResult", "ping_queues", "render_results"]
 

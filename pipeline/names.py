@@ -1,6 +1,6 @@
 """Queue names, defined once and imported everywhere else.
 
-The worker-group table (``brokers.groups``) decides which group consumes which
+The worker-group table (``pipeline.groups``) decides which group consumes which
 queue; these constants only name them.
 """
 

@@ -1,22 +1,36 @@
 """The one settings object, read from the environment and ``.env.workers``.
 
-Every variable the workers understand is listed once, in :data:`VARIABLES`,
-with its default, whether it is a secret and a one-line help text. The env
-template ``ops/env/workers.env.example`` documents the same list and a test
-keeps the two in step. Nothing else in the project reads ``os.environ``.
+Every variable the workers understand is declared once, as a field of
+:class:`Settings`: its name, parser, default, help text and whether it is
+secret or required sit in the field's :func:`setting` (or, for a value per
+worker group, :func:`per_group`) call, and the parser's return type is what
+mypy checks against the field's annotation. :data:`VARIABLES` lists the
+declarations in field order; the env template ``ops/env/workers.env.example``
+documents the same names with the same defaults, and a test keeps the two in
+step. Nothing else in the project reads ``os.environ``.
+
+A per-group declaration (``ATR_{GROUP}_PROCESSES``) stands for one variable per
+group of the group table (:data:`pipeline.groups.GROUPS`): its field is a
+mapping from group name to value that holds every group of the table, so a
+group added to the table gets its variables without a new field. A variable
+of that shape naming a group the table does not have is an error that lists
+the groups.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal, TypeVar, cast, dataclass_transform, overload
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from pipeline import settings_parsers as parse
 from pipeline.errors import ConfigError
+from pipeline.groups import GROUPS, WorkerGroup
 from pipeline.settings_env import (
     ENV_FILE_VARIABLE,
     load_env_file,
@@ -24,262 +38,382 @@ from pipeline.settings_env import (
     read_environment,
     redact_url,
 )
-from pipeline.settings_parsers import PARSERS
 
 __all__ = [
     "ENV_FILE_VARIABLE",
     "VARIABLES",
     "DoclogLocation",
+    "GroupValues",
     "Settings",
     "Var",
     "load_doclog_location",
     "load_env_file",
     "load_settings",
+    "per_group",
     "process_environ",
     "read_environment",
     "redact_url",
+    "setting",
+    "variable_name",
+    "variable_names",
 ]
 
+T = TypeVar("T")
+V_co = TypeVar("V_co", covariant=True)
+
 _PREFIX: Final = "ATR_"
+#: Where a per-group variable's name takes the group (upper case), as in ``ATR_{GROUP}_THREADS``.
+_GROUP: Final = "{GROUP}"
+_DECLARATION: Final = "atr.setting"
 
 
 @dataclass(frozen=True)
 class Var:
-    """One environment variable: its name, default (None = no default) and help."""
+    """One declared variable: name, parser, help, default (None = none), required, secret.
+
+    ``name`` holds ``{GROUP}`` for a per-group variable; its default then comes
+    from ``table_default`` (the group's row) when one is given. ``field`` is
+    the :class:`Settings` attribute, filled in from the dataclass field.
+    """
 
     name: str
-    field: str
+    parse: Callable[[str], Any]
     help: str
     default: str | None = None
     required: bool = False
     secret: bool = False
+    table_default: Callable[[WorkerGroup], str] | None = None
+    field: str = ""
+
+    @property
+    def per_group(self) -> bool:
+        """Whether this declaration stands for one variable per worker group."""
+        return _GROUP in self.name
+
+    def name_for(self, group: str) -> str:
+        """The variable of ``group``: ``ATR_{GROUP}_THREADS`` -> ``ATR_WORKER1_THREADS``."""
+        return self.name.replace(_GROUP, group.upper())
+
+    def default_for(self, group: WorkerGroup) -> str | None:
+        """The default of ``group``'s variable: from its table row, else the declared one."""
+        return self.table_default(group) if self.table_default else self.default
+
+    def group_of(self, name: str) -> str | None:
+        """The group (lower case) a variable ``name`` of this shape is for, else None."""
+        head, _, tail = self.name.partition(_GROUP)
+        match = re.fullmatch(re.escape(head) + "([A-Z0-9_]+?)" + re.escape(tail), name)
+        return match.group(1).lower() if match else None
 
 
-VARIABLES: Final[tuple[Var, ...]] = (
-    Var("ATR_ENV", "env", "deployment name shown in logs and Sentry: production, staging "
-        "or development", default="production"),
-    Var("REDIS_URL", "redis_url", "Redis used as the broker by both groups, e.g. "
-        "redis://10.0.0.5:6379/0 (rediss:// for TLS, unix:///run/redis.sock)", required=True),
-    Var("ATR_LLM_PROVIDER", "llm_provider", "first LLM provider to try: openai, gemini or "
-        "offline (no network, no key)", default="offline"),
-    Var("ATR_LLM_FALLBACK", "llm_fallback", "providers tried in order when the one before "
-        "fails for good or is out of quota, comma-separated (empty = none)",
-        default="offline"),
-    Var("ATR_LLM_TIMEOUT_S", "llm_timeout_s", "seconds one LLM call may take before it "
-        "counts as failed", default="30"),
-    Var("ATR_LLM_MAX_OUTPUT_TOKENS", "llm_max_output_tokens", "output cap of one LLM call, "
-        "in tokens (an SEO answer needs about 200)", default="600"),
-    Var("ATR_LLM_ATTEMPTS", "llm_attempts", "calls to one provider per message on a "
-        "timeout, 5xx or invalid answer before the next provider is tried", default="2"),
-    Var("ATR_LLM_WINDOW_S", "llm_window_s", "length of the rate-limit window, in seconds, "
-        "that ATR_*_RPM and ATR_*_TPM count over; keep 60 (tests scale it)", default="60"),
-    Var("OPENAI_API_KEY", "openai_api_key", "OpenAI API key; required when openai is "
-        "ATR_LLM_PROVIDER or in ATR_LLM_FALLBACK", secret=True),
-    Var("OPENAI_BASE_URL", "openai_base_url", "OpenAI API root",
-        default="https://api.openai.com/v1"),
-    Var("ATR_OPENAI_MODEL", "openai_model", "OpenAI model for SEO answers (must support "
-        "structured outputs)", default="gpt-4.1-mini"),
-    Var("ATR_OPENAI_RPM", "openai_rpm", "requests per minute of the OpenAI model, shared by "
-        "every worker (your organization's limit)", default="500"),
-    Var("ATR_OPENAI_TPM", "openai_tpm", "tokens per minute of the OpenAI model, shared by "
-        "every worker", default="200000"),
-    Var("GEMINI_API_KEY", "gemini_api_key", "Gemini API key; required when gemini is "
-        "ATR_LLM_PROVIDER or in ATR_LLM_FALLBACK", secret=True),
-    Var("ATR_GEMINI_BASE_URL", "gemini_base_url", "Gemini API root (the version is "
-        "appended)", default="https://generativelanguage.googleapis.com"),
-    Var("ATR_GEMINI_API_VERSION", "gemini_api_version", "Gemini API version: v1beta or v1",
-        default="v1beta"),
-    Var("ATR_GEMINI_MODEL", "gemini_model", "Gemini model for SEO answers",
-        default="gemini-2.5-flash"),
-    Var("ATR_GEMINI_RPM", "gemini_rpm", "requests per minute of the Gemini model, shared by "
-        "every worker", default="10"),
-    Var("ATR_GEMINI_TPM", "gemini_tpm", "tokens per minute of the Gemini model, shared by "
-        "every worker", default="250000"),
-    Var("ATR_SEO_MODE", "seo_mode", "what seo_automation does with a checked answer: "
-        "propose (store it for review; atr seo approve applies it) or apply (write it to "
-        "WordPress at once)", default="propose"),
-    Var("ATR_SEO_PLUGIN", "seo_plugin", "SEO plugin whose meta keys are written: yoast or "
-        "rankmath (register them for REST with ops/wordpress/atr-seo-meta.php)",
-        default="yoast"),
-    Var("ATR_SEO_DESC_MIN", "seo_desc_min", "quality guide: shortest meta description, in "
-        "characters", default="50"),
-    Var("ATR_SEO_DESC_MAX", "seo_desc_max", "quality guide: longest meta description, in "
-        "characters", default="150"),
-    Var("ATR_SEO_TITLE_MIN", "seo_title_min", "quality guide: shortest SEO title, in "
-        "characters", default="10"),
-    Var("ATR_SEO_TITLE_MAX", "seo_title_max", "quality guide: longest SEO title, in "
-        "characters", default="60"),
-    Var("ATR_SEO_TAGS_MIN", "seo_tags_min", "quality guide: fewest unique tags",
-        default="3"),
-    Var("ATR_SEO_TAGS_MAX", "seo_tags_max", "quality guide: most unique tags", default="8"),
-    Var("ATR_SEO_BANNED_WORDS", "seo_banned_words", "quality guide: words an answer must not "
-        "contain, comma-separated, or none",
-        default="충격,경악,대박,역대급,무조건,클릭,100%"),
-    Var("BRIDGE_BASE", "bridge_base", "the WordPress site's REST root, e.g. "
-        "https://example.com/wp-json (routes /wp/v2/... are appended)"),
-    Var("BRIDGE_TOKEN", "bridge_token", "WordPress Application Password as "
-        "user:application-password, sent as HTTP Basic", secret=True),
-    Var("ATR_BG_PATH", "bg_path", "background image of the featured-image thumbnails"),
-    Var("ATR_THUMB_FONT", "thumb_font", "single-face Korean font file for thumbnail titles, "
-        "e.g. /usr/share/fonts/truetype/nanum/NanumGothicBold.ttf"),
-    Var("ATR_THUMB_SIZE", "thumb_size", "featured-image size as WIDTHxHEIGHT in pixels",
-        default="1200x630"),
-    Var("ATR_THUMB_FORMAT", "thumb_format", "featured-image format: jpeg or webp "
-        "(webp needs the WEBP coder allowed by the ImageMagick policy)", default="jpeg"),
-    Var("ATR_THUMB_OUT_DIR", "thumb_out_dir", "directory the thumbnail actor writes "
-        "rendered images to", default="data/thumbnails"),
-    Var("ATR_DOCLOG_ROOT", "doclog_root", "directory of the NDJSON evidence and snapshot "
-        "CSVs (relative paths are relative to the working directory)", default="docs/logs"),
-    Var("ATR_DOCLOG_ROTATE_DAYS", "doclog_rotate_days", "days of doclog files to keep "
-        "before doclog_rotate deletes them", default="30"),
-    Var("ATR_TZ", "tz", "IANA time zone that decides the doclog day", default="Asia/Seoul"),
-    Var("ATR_SCHEDULE_DOCLOG_ROTATE", "schedule_doclog_rotate", "when the scheduler enqueues "
-        "doclog_rotate: a cron expression in ATR_TZ (5 fields, or 6 with seconds last), or "
-        "off", default="30 3 * * *"),
-    Var("ATR_GA4_EXPORT_DIR", "ga4_export_dir", "directory where GA4 CSV exports are "
-        "dropped for scoring", default="data/ga4"),
-    Var("ATR_GA4_WEIGHT_VIEWS", "ga4_weight_views", "GA4 score weight of views",
-        default="0.4"),
-    Var("ATR_GA4_WEIGHT_ENGAGEMENT", "ga4_weight_engagement", "GA4 score weight of "
-        "engagement time per user", default="0.3"),
-    Var("ATR_GA4_WEIGHT_CONVERSIONS", "ga4_weight_conversions", "GA4 score weight of key "
-        "events (conversions)", default="0.3"),
-    Var("ATR_GA4_PROMOTE_SCORE", "ga4_promote_score", "GA4 score (0-100) at or above "
-        "which a post is promoted", default="70"),
-    Var("ATR_GA4_REFRESH_SCORE", "ga4_refresh_score", "GA4 score (0-100) at or below "
-        "which a post is queued for a refresh", default="30"),
-    Var("ATR_HEALTH_BACKLOG_WARN", "health_backlog_warn", "atr health: messages waiting "
-        "in one queue that make it WARN", default="100"),
-    Var("ATR_HEALTH_BACKLOG_CRIT", "health_backlog_crit", "atr health: messages waiting "
-        "in one queue that make it CRIT", default="1000"),
-    Var("ATR_HEALTH_LATENCY_WARN_S", "health_latency_warn_s", "atr health: age of a "
-        "queue's oldest waiting message, in seconds, that makes it WARN", default="300"),
-    Var("ATR_HEALTH_LATENCY_CRIT_S", "health_latency_crit_s", "atr health: the same age "
-        "that makes it CRIT", default="1800"),
-    Var("ATR_HEALTH_DEAD_WARN", "health_dead_warn", "atr health: dead letters in one "
-        "queue that make it WARN", default="1"),
-    Var("ATR_HEALTH_DEAD_CRIT", "health_dead_crit", "atr health: dead letters in one "
-        "queue that make it CRIT", default="100"),
-    Var("ATR_HEALTH_SUSTAIN_S", "health_sustain_s", "atr health: a backlog over its "
-        "threshold counts only after it lasted this many seconds (the runbook's "
-        "'for 5 minutes')", default="300"),
-    Var("ATR_DASHBOARD_USER", "dashboard_user", "user name of the dashboard's HTTP Basic "
-        "login", default="atr"),
-    Var("ATR_DASHBOARD_PASSWORD", "dashboard_password", "password of the dashboard; "
-        "the dashboard refuses to start without one", secret=True),
-    Var("ATR_DASHBOARD_BIND", "dashboard_bind", "host:port the dashboard listens on",
-        default="127.0.0.1:8081"),
-    Var("SENTRY_DSN", "sentry_dsn", "Sentry DSN; when set, a message that finally fails "
-        "(dead or rejected) is reported once, tagged with group, queue, actor and post",
-        secret=True),
-    Var("ATR_METRICS_BIND", "metrics_bind", "address the Prometheus exporters listen on",
-        default="127.0.0.1"),
-    Var("ATR_METRICS_WORKER1_PORT", "metrics_worker1_port", "Prometheus port of worker1 "
-        "(0 = no exporter)", default="9191"),
-    Var("ATR_METRICS_WORKER2_PORT", "metrics_worker2_port", "Prometheus port of worker2 "
-        "(0 = no exporter); two groups on one host need different ports", default="9192"),
-    Var("ATR_METRICS_DIR", "metrics_dir", "directory for the exporters' multiprocess "
-        "files; each group uses its own subdirectory (empty = the unit's "
-        "RuntimeDirectory, else the temp dir)"),
-    Var("ATR_WORKER1_PROCESSES", "worker1_processes", "override worker1's process count "
-        "from the group table (empty = table value)"),
-    Var("ATR_WORKER1_THREADS", "worker1_threads", "override worker1's threads per process "
-        "(empty = table value)"),
-    Var("ATR_WORKER2_PROCESSES", "worker2_processes", "override worker2's process count "
-        "(empty = table value)"),
-    Var("ATR_WORKER2_THREADS", "worker2_threads", "override worker2's threads per process "
-        "(empty = table value)"),
-)
+@overload
+def setting(name: str, parse: Callable[[str], T], *, help: str, default: str,
+            secret: bool = False) -> T: ...
 
 
-@dataclass(frozen=True)
+@overload
+def setting(name: str, parse: Callable[[str], T], *, help: str, required: Literal[True],
+            secret: bool = False) -> T: ...
+
+
+@overload
+def setting(name: str, parse: Callable[[str], T], *, help: str,
+            secret: bool = False) -> T | None: ...
+
+
+def setting(name: str, parse: Callable[[str], Any], *, help: str, default: str | None = None,
+            required: bool = False, secret: bool = False) -> Any:
+    """Declare a :class:`Settings` field read from variable ``name`` with ``parse``.
+
+    Unset or empty, the field takes ``default`` parsed; with no default it is
+    None (the overloads make such a field's type optional), or an error when
+    ``required``.
+    """
+    return field(metadata={_DECLARATION: Var(name, parse, help, default, required, secret)})
+
+
+def per_group(name: str, parse: Callable[[str], T], *, help: str,
+              table_default: Callable[[WorkerGroup], str] | None = None,
+              ) -> Mapping[str, T | None]:
+    """Declare a :class:`Settings` field holding one value per worker group.
+
+    ``name`` and ``help`` hold ``{GROUP}`` / ``{group}``; ``table_default``
+    gives a group's default from its row of the table (None: no default).
+    """
+    if _GROUP not in name:
+        raise ValueError(f"a per-group variable name needs {_GROUP}: {name}")
+    declared = field(metadata={_DECLARATION: Var(name, parse, help,
+                                                 table_default=table_default)})
+    return cast(Mapping[str, T | None], declared)
+
+
+class GroupValues(Mapping[str, V_co]):
+    """A read-only, hashable mapping of group name to value (settings stay hashable)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, V_co]) -> None:
+        self._items = dict(items)
+
+    def __getitem__(self, group: str) -> V_co:
+        return self._items[group]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._items.items()))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and dict(self._items) == dict(other)
+
+    def __repr__(self) -> str:
+        return f"GroupValues({self._items!r})"
+
+
+def _table_metrics_port(group: WorkerGroup) -> str:
+    return str(group.metrics_port)
+
+
+@dataclass_transform(frozen_default=True, kw_only_default=True,
+                     field_specifiers=(setting, per_group))
+def _settings_class(cls: type[T]) -> type[T]:
+    """A frozen, keyword-only dataclass whose fields are :func:`setting` declarations.
+
+    ``dataclass_transform`` tells mypy that ``setting(...)`` declares a field
+    (instead of being a default value) and that the class is frozen.
+    """
+    return dataclass(frozen=True, kw_only=True)(cls)
+
+
+@_settings_class
 class Settings:
     """Typed, validated settings. Build with :meth:`from_env` or :func:`load_settings`."""
 
-    env: str
-    redis_url: str
-    llm_provider: str
-    llm_fallback: tuple[str, ...] | None
-    llm_timeout_s: int
-    llm_max_output_tokens: int
-    llm_attempts: int
-    llm_window_s: float
-    openai_api_key: str | None
-    openai_base_url: str
-    openai_model: str
-    openai_rpm: int
-    openai_tpm: int
-    gemini_api_key: str | None
-    gemini_base_url: str
-    gemini_api_version: str
-    gemini_model: str
-    gemini_rpm: int
-    gemini_tpm: int
-    seo_mode: str
-    seo_plugin: str
-    seo_desc_min: int
-    seo_desc_max: int
-    seo_title_min: int
-    seo_title_max: int
-    seo_tags_min: int
-    seo_tags_max: int
-    seo_banned_words: tuple[str, ...] | None
-    bridge_base: str | None
-    bridge_token: str | None
-    bg_path: Path | None
-    thumb_font: Path | None
-    thumb_size: tuple[int, int]
-    thumb_format: str
-    thumb_out_dir: Path
-    doclog_root: Path
-    doclog_rotate_days: int
-    tz: str
-    schedule_doclog_rotate: str | None
-    ga4_export_dir: Path
-    ga4_weight_views: float
-    ga4_weight_engagement: float
-    ga4_weight_conversions: float
-    ga4_promote_score: float
-    ga4_refresh_score: float
-    health_backlog_warn: int
-    health_backlog_crit: int
-    health_latency_warn_s: int
-    health_latency_crit_s: int
-    health_dead_warn: int
-    health_dead_crit: int
-    health_sustain_s: int
-    dashboard_user: str
-    dashboard_password: str | None
-    dashboard_bind: str
-    sentry_dsn: str | None
-    metrics_bind: str
-    metrics_worker1_port: int | None
-    metrics_worker2_port: int | None
-    metrics_dir: Path | None
-    worker1_processes: int | None
-    worker1_threads: int | None
-    worker2_processes: int | None
-    worker2_threads: int | None
+    env: str = setting(
+        "ATR_ENV", parse.choice("production", "staging", "development"), default="production",
+        help="deployment name shown in logs and Sentry: production, staging or development")
+    redis_url: str = setting(
+        "REDIS_URL", parse.redis_url, required=True,
+        help="Redis used as the broker by both groups, e.g. redis://10.0.0.5:6379/0 "
+             "(rediss:// for TLS, unix:///run/redis.sock)")
+    llm_provider: str = setting(
+        "ATR_LLM_PROVIDER", parse.choice("openai", "gemini", "offline"), default="offline",
+        help="first LLM provider to try: openai, gemini or offline (no network, no key)")
+    llm_fallback: tuple[str, ...] | None = setting(
+        "ATR_LLM_FALLBACK", parse.choices("openai", "gemini", "offline"), default="offline",
+        help="providers tried in order when the one before fails for good or is out of "
+             "quota, comma-separated (empty = none)")
+    llm_timeout_s: int = setting(
+        "ATR_LLM_TIMEOUT_S", parse.whole(1, 600, "seconds"), default="30",
+        help="seconds one LLM call may take before it counts as failed")
+    llm_max_output_tokens: int = setting(
+        "ATR_LLM_MAX_OUTPUT_TOKENS", parse.whole(100, 32_000, "tokens"), default="600",
+        help="output cap of one LLM call, in tokens (an SEO answer needs about 200)")
+    llm_attempts: int = setting(
+        "ATR_LLM_ATTEMPTS", parse.whole(1, 10, "calls"), default="2",
+        help="calls to one provider per message on a timeout, 5xx or invalid answer before "
+             "the next provider is tried")
+    llm_window_s: float = setting(
+        "ATR_LLM_WINDOW_S", parse.seconds(0.1, 3600), default="60",
+        help="length of the rate-limit window, in seconds, that ATR_*_RPM and ATR_*_TPM "
+             "count over; keep 60 (tests scale it)")
+    openai_api_key: str | None = setting(
+        "OPENAI_API_KEY", parse.text, secret=True,
+        help="OpenAI API key; required when openai is ATR_LLM_PROVIDER or in ATR_LLM_FALLBACK")
+    openai_base_url: str = setting(
+        "OPENAI_BASE_URL", parse.http_url, default="https://api.openai.com/v1",
+        help="OpenAI API root")
+    openai_model: str = setting(
+        "ATR_OPENAI_MODEL", parse.text, default="gpt-4.1-mini",
+        help="OpenAI model for SEO answers (must support structured outputs)")
+    openai_rpm: int = setting(
+        "ATR_OPENAI_RPM", parse.whole(1, 10_000_000, "requests"), default="500",
+        help="requests per minute of the OpenAI model, shared by every worker (your "
+             "organization's limit)")
+    openai_tpm: int = setting(
+        "ATR_OPENAI_TPM", parse.whole(100, 1_000_000_000, "tokens"), default="200000",
+        help="tokens per minute of the OpenAI model, shared by every worker")
+    gemini_api_key: str | None = setting(
+        "GEMINI_API_KEY", parse.text, secret=True,
+        help="Gemini API key; required when gemini is ATR_LLM_PROVIDER or in ATR_LLM_FALLBACK")
+    gemini_base_url: str = setting(
+        "ATR_GEMINI_BASE_URL", parse.http_url, default="https://generativelanguage.googleapis.com",
+        help="Gemini API root (the version is appended)")
+    gemini_api_version: str = setting(
+        "ATR_GEMINI_API_VERSION", parse.choice("v1beta", "v1"), default="v1beta",
+        help="Gemini API version: v1beta or v1")
+    gemini_model: str = setting(
+        "ATR_GEMINI_MODEL", parse.text, default="gemini-2.5-flash",
+        help="Gemini model for SEO answers")
+    gemini_rpm: int = setting(
+        "ATR_GEMINI_RPM", parse.whole(1, 10_000_000, "requests"), default="10",
+        help="requests per minute of the Gemini model, shared by every worker")
+    gemini_tpm: int = setting(
+        "ATR_GEMINI_TPM", parse.whole(100, 1_000_000_000, "tokens"), default="250000",
+        help="tokens per minute of the Gemini model, shared by every worker")
+    seo_mode: str = setting(
+        "ATR_SEO_MODE", parse.choice("propose", "apply"), default="propose",
+        help="what seo_automation does with a checked answer: propose (store it for review; "
+             "atr seo approve applies it) or apply (write it to WordPress at once)")
+    seo_plugin: str = setting(
+        "ATR_SEO_PLUGIN", parse.choice("yoast", "rankmath"), default="yoast",
+        help="SEO plugin whose meta keys are written: yoast or rankmath (register them for "
+             "REST with ops/wordpress/atr-seo-meta.php)")
+    seo_desc_min: int = setting(
+        "ATR_SEO_DESC_MIN", parse.whole(1, 1000, "characters"), default="50",
+        help="quality guide: shortest meta description, in characters")
+    seo_desc_max: int = setting(
+        "ATR_SEO_DESC_MAX", parse.whole(1, 1000, "characters"), default="150",
+        help="quality guide: longest meta description, in characters")
+    seo_title_min: int = setting(
+        "ATR_SEO_TITLE_MIN", parse.whole(1, 300, "characters"), default="10",
+        help="quality guide: shortest SEO title, in characters")
+    seo_title_max: int = setting(
+        "ATR_SEO_TITLE_MAX", parse.whole(1, 300, "characters"), default="60",
+        help="quality guide: longest SEO title, in characters")
+    seo_tags_min: int = setting(
+        "ATR_SEO_TAGS_MIN", parse.whole(1, 50, "tags"), default="3",
+        help="quality guide: fewest unique tags")
+    seo_tags_max: int = setting(
+        "ATR_SEO_TAGS_MAX", parse.whole(1, 50, "tags"), default="8",
+        help="quality guide: most unique tags")
+    seo_banned_words: tuple[str, ...] | None = setting(
+        "ATR_SEO_BANNED_WORDS", parse.words, default="충격,경악,대박,역대급,무조건,클릭,100%",
+        help="quality guide: words an answer must not contain, comma-separated, or none")
+    bridge_base: str | None = setting(
+        "BRIDGE_BASE", parse.http_url,
+        help="the WordPress site's REST root, e.g. https://example.com/wp-json (routes "
+             "/wp/v2/... are appended)")
+    bridge_token: str | None = setting(
+        "BRIDGE_TOKEN", parse.basic_credential, secret=True,
+        help="WordPress Application Password as user:application-password, sent as HTTP Basic")
+    bg_path: Path | None = setting(
+        "ATR_BG_PATH", parse.path,
+        help="background image of the featured-image thumbnails")
+    thumb_font: Path | None = setting(
+        "ATR_THUMB_FONT", parse.path,
+        help="single-face Korean font file for thumbnail titles, e.g. "
+             "/usr/share/fonts/truetype/nanum/NanumGothicBold.ttf")
+    thumb_size: tuple[int, int] = setting(
+        "ATR_THUMB_SIZE", parse.size, default="1200x630",
+        help="featured-image size as WIDTHxHEIGHT in pixels")
+    thumb_format: str = setting(
+        "ATR_THUMB_FORMAT", parse.choice("jpeg", "webp"), default="jpeg",
+        help="featured-image format: jpeg or webp (webp needs the WEBP coder allowed by the "
+             "ImageMagick policy)")
+    thumb_out_dir: Path = setting(
+        "ATR_THUMB_OUT_DIR", parse.path, default="data/thumbnails",
+        help="directory the thumbnail actor writes rendered images to")
+    doclog_root: Path = setting(
+        "ATR_DOCLOG_ROOT", parse.path, default="docs/logs",
+        help="directory of the NDJSON evidence and snapshot CSVs (relative paths are relative "
+             "to the working directory)")
+    doclog_rotate_days: int = setting(
+        "ATR_DOCLOG_ROTATE_DAYS", parse.whole(1, 3650, "days"), default="30",
+        help="days of doclog files to keep before doclog_rotate deletes them")
+    tz: str = setting(
+        "ATR_TZ", parse.time_zone, default="Asia/Seoul",
+        help="IANA time zone that decides the doclog day")
+    schedule_doclog_rotate: str | None = setting(
+        "ATR_SCHEDULE_DOCLOG_ROTATE", parse.cron_or_off, default="30 3 * * *",
+        help="when the scheduler enqueues doclog_rotate: a cron expression in ATR_TZ (5 "
+             "fields, or 6 with seconds last), or off")
+    ga4_export_dir: Path = setting(
+        "ATR_GA4_EXPORT_DIR", parse.path, default="data/ga4",
+        help="directory where GA4 CSV exports are dropped for scoring")
+    ga4_weight_views: float = setting(
+        "ATR_GA4_WEIGHT_VIEWS", parse.number(0, 1), default="0.4",
+        help="GA4 score weight of views")
+    ga4_weight_engagement: float = setting(
+        "ATR_GA4_WEIGHT_ENGAGEMENT", parse.number(0, 1), default="0.3",
+        help="GA4 score weight of engagement time per user")
+    ga4_weight_conversions: float = setting(
+        "ATR_GA4_WEIGHT_CONVERSIONS", parse.number(0, 1), default="0.3",
+        help="GA4 score weight of key events (conversions)")
+    ga4_promote_score: float = setting(
+        "ATR_GA4_PROMOTE_SCORE", parse.number(0, 100), default="70",
+        help="GA4 score (0-100) at or above which a post is promoted")
+    ga4_refresh_score: float = setting(
+        "ATR_GA4_REFRESH_SCORE", parse.number(0, 100), default="30",
+        help="GA4 score (0-100) at or below which a post is queued for a refresh")
+    health_backlog_warn: int = setting(
+        "ATR_HEALTH_BACKLOG_WARN", parse.whole(1, 10_000_000, "messages"), default="100",
+        help="atr health: messages waiting in one queue that make it WARN")
+    health_backlog_crit: int = setting(
+        "ATR_HEALTH_BACKLOG_CRIT", parse.whole(1, 10_000_000, "messages"), default="1000",
+        help="atr health: messages waiting in one queue that make it CRIT")
+    health_latency_warn_s: int = setting(
+        "ATR_HEALTH_LATENCY_WARN_S", parse.whole(1, 7 * 86400, "seconds"), default="300",
+        help="atr health: age of a queue's oldest waiting message, in seconds, that makes it "
+             "WARN")
+    health_latency_crit_s: int = setting(
+        "ATR_HEALTH_LATENCY_CRIT_S", parse.whole(1, 7 * 86400, "seconds"), default="1800",
+        help="atr health: the same age that makes it CRIT")
+    health_dead_warn: int = setting(
+        "ATR_HEALTH_DEAD_WARN", parse.whole(1, 10_000_000, "messages"), default="1",
+        help="atr health: dead letters in one queue that make it WARN")
+    health_dead_crit: int = setting(
+        "ATR_HEALTH_DEAD_CRIT", parse.whole(1, 10_000_000, "messages"), default="100",
+        help="atr health: dead letters in one queue that make it CRIT")
+    health_sustain_s: int = setting(
+        "ATR_HEALTH_SUSTAIN_S", parse.whole(0, 86400, "seconds"), default="300",
+        help="atr health: a backlog over its threshold counts only after it lasted this many "
+             "seconds (the runbook's 'for 5 minutes')")
+    dashboard_user: str = setting(
+        "ATR_DASHBOARD_USER", parse.text, default="atr",
+        help="user name of the dashboard's HTTP Basic login")
+    dashboard_password: str | None = setting(
+        "ATR_DASHBOARD_PASSWORD", parse.text, secret=True,
+        help="password of the dashboard; the dashboard refuses to start without one")
+    dashboard_bind: str = setting(
+        "ATR_DASHBOARD_BIND", parse.host_port, default="127.0.0.1:8081",
+        help="host:port the dashboard listens on")
+    sentry_dsn: str | None = setting(
+        "SENTRY_DSN", parse.http_url, secret=True,
+        help="Sentry DSN; when set, a message that finally fails (dead or rejected) is "
+             "reported once, tagged with group, queue, actor and post")
+    metrics_bind: str = setting(
+        "ATR_METRICS_BIND", parse.text, default="127.0.0.1",
+        help="address the Prometheus exporters listen on")
+    #: Group name -> its Prometheus port (None = no exporter); defaults from the table.
+    metrics_ports: Mapping[str, int | None] = per_group(
+        "ATR_METRICS_{GROUP}_PORT", parse.port_or_off, table_default=_table_metrics_port,
+        help="Prometheus port of {group} (0 = no exporter); two groups on one host need "
+             "different ports")
+    metrics_dir: Path | None = setting(
+        "ATR_METRICS_DIR", parse.path,
+        help="directory for the exporters' multiprocess files; each group uses its own "
+             "subdirectory (empty = the unit's RuntimeDirectory, else the temp dir)")
+    #: Group name -> processes that replace the table's on this host (None = the table's).
+    process_overrides: Mapping[str, int | None] = per_group(
+        "ATR_{GROUP}_PROCESSES", parse.whole(1, 64, "processes"),
+        help="override {group}'s process count from the group table (empty = table value)")
+    #: Group name -> threads per process that replace the table's (None = the table's).
+    thread_overrides: Mapping[str, int | None] = per_group(
+        "ATR_{GROUP}_THREADS", parse.whole(1, 256, "threads"),
+        help="override {group}'s threads per process (empty = table value)")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Build settings from a mapping; raise ConfigError naming every bad variable."""
-        problems: list[str] = _unknown_variables(environ)
+    def from_env(cls, environ: Mapping[str, str],
+                 groups: Mapping[str, WorkerGroup] = GROUPS) -> Settings:
+        """Build settings from a mapping; raise ConfigError naming every bad variable.
+
+        ``groups`` is the group table the per-group variables are read and
+        checked for (the real table unless a test passes another).
+        """
+        problems: list[str] = _unknown_variables(environ, groups)
         values: dict[str, Any] = {}
         for var in VARIABLES:
-            raw = environ.get(var.name, "").strip()
-            if not raw:
-                if var.required:
-                    problems.append(f"{var.name} is required: {var.help}")
-                    values[var.field] = None
-                    continue
-                raw = var.default or ""
-            try:
-                values[var.field] = PARSERS[var.name](raw) if raw else None
-            except ValueError as exc:
-                shown = "(hidden)" if var.secret else repr(raw)
-                problems.append(f"{var.name}={shown} is invalid: {exc}")
-                values[var.field] = None
+            if var.per_group:
+                values[var.field] = GroupValues({
+                    group.name: _value(var, var.name_for(group.name),
+                                       var.default_for(group), environ, problems)
+                    for group in groups.values()})
+            else:
+                values[var.field] = _value(var, var.name, var.default, environ, problems)
         if not problems:
             problems.extend(_cross_checks(values))
         if problems:
@@ -296,6 +430,11 @@ class Settings:
         """The LLM providers in the order they are tried: provider, then fallbacks, once each."""
         return tuple(dict.fromkeys((self.llm_provider, *(self.llm_fallback or ()))))
 
+    def configured_group(self, group: WorkerGroup) -> WorkerGroup:
+        """``group`` as this host runs it: ``ATR_<GROUP>_PROCESSES`` / ``_THREADS`` applied."""
+        return group.with_shape(self.process_overrides.get(group.name),
+                                self.thread_overrides.get(group.name))
+
     def secrets(self) -> tuple[str, ...]:
         """Every secret value in force, for scrubbing logs and events."""
         found = [getattr(self, v.field) for v in VARIABLES if v.secret]
@@ -307,7 +446,10 @@ class Settings:
         shown: dict[str, str] = {}
         for var in VARIABLES:
             value = getattr(self, var.field)
-            if value is None:
+            if var.per_group:
+                for group, one in value.items():
+                    shown[var.name_for(group)] = "" if one is None else str(one)
+            elif value is None:
                 shown[var.name] = ""
             elif var.secret:
                 shown[var.name] = "(set)"
@@ -316,6 +458,30 @@ class Settings:
             else:
                 shown[var.name] = str(value)
         return shown
+
+
+#: Every declaration, in field order (the order ``atr config --json`` prints).
+VARIABLES: Final[tuple[Var, ...]] = tuple(
+    replace(f.metadata[_DECLARATION], field=f.name) for f in fields(Settings))
+
+
+def variable_names(groups: Mapping[str, WorkerGroup] = GROUPS) -> tuple[str, ...]:
+    """Every variable the settings read for ``groups``, per-group ones spelled out."""
+    return tuple(name for var in VARIABLES
+                 for name in ([var.name_for(g) for g in groups] if var.per_group
+                              else [var.name]))
+
+
+def variable_name(field_name: str, group: str | None = None) -> str:
+    """The variable of :class:`Settings` field ``field_name``, of ``group`` for a per-group one.
+
+    ``variable_name("metrics_ports", "worker1")`` is ``ATR_METRICS_WORKER1_PORT``.
+    """
+    var = _declaration(field_name)
+    if var.per_group != (group is not None):
+        raise ValueError(f"{field_name} is {'' if var.per_group else 'not '}a per-group "
+                         "setting: name the group exactly when it is")
+    return var.name_for(group) if group is not None else var.name
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -344,28 +510,55 @@ def load_doclog_location(environ: Mapping[str, str] | None = None) -> DoclogLoca
     misspelled ``ATR_*`` names are still an error.
     """
     env = read_environment(environ)
-    problems = _unknown_variables(env)
-    values: dict[str, Any] = {}
-    for var in VARIABLES:
-        if var.name in ("ATR_DOCLOG_ROOT", "ATR_TZ"):
-            raw = env.get(var.name, "").strip() or var.default or ""
-            try:
-                values[var.field] = PARSERS[var.name](raw)
-            except ValueError as exc:
-                problems.append(f"{var.name}={raw!r} is invalid: {exc}")
+    problems = _unknown_variables(env, GROUPS)
+    root, tz = (_value(var, var.name, var.default, env, problems)
+                for var in (_declaration("doclog_root"), _declaration("tz")))
     if problems:
         raise ConfigError("invalid settings: " + "; ".join(problems))
-    return DoclogLocation(values["doclog_root"], values["tz"])
+    return DoclogLocation(root, tz)
 
 
-def _unknown_variables(environ: Mapping[str, str]) -> list[str]:
-    known = {v.name for v in VARIABLES} | {ENV_FILE_VARIABLE}
+def _declaration(field_name: str) -> Var:
+    return next(v for v in VARIABLES if v.field == field_name)
+
+
+def _value(var: Var, name: str, default: str | None, environ: Mapping[str, str],
+           problems: list[str]) -> Any:
+    """``name`` parsed by ``var``'s parser; None, with the problem added, when it is bad."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        if var.required:
+            problems.append(f"{name} is required: {var.help}")
+            return None
+        raw = default or ""
+    if not raw:
+        return None
+    try:
+        return var.parse(raw)
+    except ValueError as exc:
+        shown = "(hidden)" if var.secret else repr(raw)
+        problems.append(f"{name}={shown} is invalid: {exc}")
+        return None
+
+
+def _unknown_variables(environ: Mapping[str, str],
+                       groups: Mapping[str, WorkerGroup]) -> list[str]:
+    known = {*variable_names(groups), ENV_FILE_VARIABLE}
+    shapes = [v for v in VARIABLES if v.per_group]
     problems = []
     for name in sorted(environ):
-        if name.startswith(_PREFIX) and name not in known:
-            close = difflib.get_close_matches(name, sorted(known), n=1)
-            hint = f"did you mean {close[0]}?" if close else "remove it or check the spelling"
-            problems.append(f"{name} is not a setting of atr-workers; {hint}")
+        if not name.startswith(_PREFIX) or name in known:
+            continue
+        group = next((g for v in shapes if (g := v.group_of(name)) is not None), None)
+        if group is not None:
+            close = difflib.get_close_matches(group, list(groups), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            problems.append(f"{name} is for worker group {group!r}, which the group table "
+                            f"does not have{hint}; groups: {', '.join(groups)}")
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f"did you mean {close[0]}?" if close else "remove it or check the spelling"
+        problems.append(f"{name} is not a setting of atr-workers; {hint}")
     return problems
 
 

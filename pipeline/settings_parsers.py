@@ -1,17 +1,38 @@
-"""Parsers of setting values: text in, typed value out, ValueError saying what is expected."""
+"""Parsers of setting values: text in, typed value out, ValueError saying what is expected.
+
+Each declaration in :class:`pipeline.settings.Settings` names one of these;
+the parser's return type is what mypy checks against the field's annotation.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["PARSERS"]
+__all__ = [
+    "basic_credential",
+    "choice",
+    "choices",
+    "cron_or_off",
+    "host_port",
+    "http_url",
+    "number",
+    "path",
+    "port_or_off",
+    "redis_url",
+    "seconds",
+    "size",
+    "text",
+    "time_zone",
+    "whole",
+    "words",
+]
 
 
-def _choice(*allowed: str) -> Callable[[str], str]:
+def choice(*allowed: str) -> Callable[[str], str]:
+    """One of ``allowed``, compared in lower case."""
     def parse(raw: str) -> str:
         value = raw.lower()
         if value not in allowed:
@@ -20,7 +41,8 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
-def _int(low: int, high: int, unit: str) -> Callable[[str], int]:
+def whole(low: int, high: int, unit: str) -> Callable[[str], int]:
+    """A whole number of ``unit`` from ``low`` to ``high``."""
     def parse(raw: str) -> int:
         try:
             value = int(raw)
@@ -32,7 +54,8 @@ def _int(low: int, high: int, unit: str) -> Callable[[str], int]:
     return parse
 
 
-def _float(low: float, high: float) -> Callable[[str], float]:
+def number(low: float, high: float) -> Callable[[str], float]:
+    """A number from ``low`` to ``high``."""
     def parse(raw: str) -> float:
         try:
             value = float(raw)
@@ -44,32 +67,36 @@ def _float(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
-def _choices(*allowed: str) -> Callable[[str], tuple[str, ...]]:
-    one = _choice(*allowed)
+def choices(*allowed: str) -> Callable[[str], tuple[str, ...]]:
+    """A comma-separated list of ``allowed`` values (empty = none)."""
+    one = choice(*allowed)
 
     def parse(raw: str) -> tuple[str, ...]:
         return tuple(one(part.strip()) for part in raw.split(",") if part.strip())
     return parse
 
 
-def _seconds(low: float, high: float) -> Callable[[str], float]:
-    number = _float(low, high)
+def seconds(low: float, high: float) -> Callable[[str], float]:
+    """A duration in seconds from ``low`` to ``high``."""
+    bounded = number(low, high)
 
     def parse(raw: str) -> float:
         try:
-            return number(raw)
+            return bounded(raw)
         except ValueError:
             raise ValueError(f"expected seconds from {low:g} to {high:g}") from None
     return parse
 
 
-def _words(raw: str) -> tuple[str, ...]:
+def words(raw: str) -> tuple[str, ...]:
+    """Comma-separated words, once each; ``none`` is the empty list."""
     if raw.strip().lower() == "none":
         return ()
     return tuple(dict.fromkeys(w.strip() for w in raw.split(",") if w.strip()))
 
 
-def _redis_url(raw: str) -> str:
+def redis_url(raw: str) -> str:
+    """A ``redis://``, ``rediss://`` or ``unix://`` URL with a host and a valid port."""
     parts = urlsplit(raw)
     if parts.scheme not in ("redis", "rediss", "unix"):
         raise ValueError("expected redis://host:port/db, rediss://... or unix:///path.sock")
@@ -83,21 +110,24 @@ def _redis_url(raw: str) -> str:
     return raw
 
 
-def _http_url(raw: str) -> str:
+def http_url(raw: str) -> str:
+    """An http(s) URL with a host, without a trailing slash."""
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("expected an http(s) URL such as https://example.com/wp-json")
     return raw.rstrip("/")
 
 
-def _basic_credential(raw: str) -> str:
+def basic_credential(raw: str) -> str:
+    """``user:password`` for HTTP Basic (a WordPress Application Password)."""
     user, sep, password = raw.partition(":")
     if not sep or not user or not password:
         raise ValueError("expected user:application-password")
     return raw
 
 
-def _tz(raw: str) -> str:
+def time_zone(raw: str) -> str:
+    """An IANA time zone name known to zoneinfo."""
     try:
         ZoneInfo(raw)
     except (ZoneInfoNotFoundError, ValueError):
@@ -105,24 +135,28 @@ def _tz(raw: str) -> str:
     return raw
 
 
-def _text(raw: str) -> str:
+def text(raw: str) -> str:
+    """Any text, as given."""
     return raw
 
 
-def _host_port(raw: str) -> str:
+def host_port(raw: str) -> str:
+    """``host:port`` with a port from 1 to 65535."""
     host, sep, port = raw.rpartition(":")
     if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
         raise ValueError("expected host:port, e.g. 127.0.0.1:8081")
     return raw
 
 
-def _port_or_off(raw: str) -> int | None:
+def port_or_off(raw: str) -> int | None:
+    """A TCP port; 0 means none (None)."""
     if not raw.isdigit() or not 0 <= int(raw) <= 65535:
         raise ValueError("expected a port from 1 to 65535, or 0 for none")
     return int(raw) or None
 
 
-def _size(raw: str) -> tuple[int, int]:
+def size(raw: str) -> tuple[int, int]:
+    """``WIDTHxHEIGHT`` in pixels, each from 64 to 4096."""
     width, sep, height = raw.lower().partition("x")
     if not sep or not width.isdigit() or not height.isdigit() \
             or not (64 <= int(width) <= 4096 and 64 <= int(height) <= 4096):
@@ -130,7 +164,8 @@ def _size(raw: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def _cron(raw: str) -> str | None:
+def cron_or_off(raw: str) -> str | None:
+    """A cron expression (5 fields, or 6 with seconds last); ``off`` is None."""
     from croniter import croniter  # only settings with a schedule pay for the import
 
     if raw.lower() == "off":
@@ -141,70 +176,7 @@ def _cron(raw: str) -> str | None:
     return raw
 
 
-#: Variable name -> parser; :data:`pipeline.settings.VARIABLES` lists the same names.
-PARSERS: Final[Mapping[str, Callable[[str], Any]]] = {
-    "ATR_ENV": _choice("production", "staging", "development"),
-    "REDIS_URL": _redis_url,
-    "ATR_LLM_PROVIDER": _choice("openai", "gemini", "offline"),
-    "ATR_LLM_FALLBACK": _choices("openai", "gemini", "offline"),
-    "ATR_LLM_TIMEOUT_S": _int(1, 600, "seconds"),
-    "ATR_LLM_MAX_OUTPUT_TOKENS": _int(100, 32_000, "tokens"),
-    "ATR_LLM_ATTEMPTS": _int(1, 10, "calls"),
-    "ATR_LLM_WINDOW_S": _seconds(0.1, 3600),
-    "OPENAI_API_KEY": _text,
-    "OPENAI_BASE_URL": _http_url,
-    "ATR_OPENAI_MODEL": _text,
-    "ATR_OPENAI_RPM": _int(1, 10_000_000, "requests"),
-    "ATR_OPENAI_TPM": _int(100, 1_000_000_000, "tokens"),
-    "GEMINI_API_KEY": _text,
-    "ATR_GEMINI_BASE_URL": _http_url,
-    "ATR_GEMINI_API_VERSION": _choice("v1beta", "v1"),
-    "ATR_GEMINI_MODEL": _text,
-    "ATR_GEMINI_RPM": _int(1, 10_000_000, "requests"),
-    "ATR_GEMINI_TPM": _int(100, 1_000_000_000, "tokens"),
-    "ATR_SEO_MODE": _choice("propose", "apply"),
-    "ATR_SEO_PLUGIN": _choice("yoast", "rankmath"),
-    "ATR_SEO_DESC_MIN": _int(1, 1000, "characters"),
-    "ATR_SEO_DESC_MAX": _int(1, 1000, "characters"),
-    "ATR_SEO_TITLE_MIN": _int(1, 300, "characters"),
-    "ATR_SEO_TITLE_MAX": _int(1, 300, "characters"),
-    "ATR_SEO_TAGS_MIN": _int(1, 50, "tags"),
-    "ATR_SEO_TAGS_MAX": _int(1, 50, "tags"),
-    "ATR_SEO_BANNED_WORDS": _words,
-    "BRIDGE_BASE": _http_url,
-    "BRIDGE_TOKEN": _basic_credential,
-    "ATR_BG_PATH": Path,
-    "ATR_THUMB_FONT": Path,
-    "ATR_THUMB_SIZE": _size,
-    "ATR_THUMB_FORMAT": _choice("jpeg", "webp"),
-    "ATR_THUMB_OUT_DIR": Path,
-    "ATR_DOCLOG_ROOT": Path,
-    "ATR_DOCLOG_ROTATE_DAYS": _int(1, 3650, "days"),
-    "ATR_TZ": _tz,
-    "ATR_SCHEDULE_DOCLOG_ROTATE": _cron,
-    "ATR_GA4_EXPORT_DIR": Path,
-    "ATR_GA4_WEIGHT_VIEWS": _float(0, 1),
-    "ATR_GA4_WEIGHT_ENGAGEMENT": _float(0, 1),
-    "ATR_GA4_WEIGHT_CONVERSIONS": _float(0, 1),
-    "ATR_GA4_PROMOTE_SCORE": _float(0, 100),
-    "ATR_GA4_REFRESH_SCORE": _float(0, 100),
-    "ATR_HEALTH_BACKLOG_WARN": _int(1, 10_000_000, "messages"),
-    "ATR_HEALTH_BACKLOG_CRIT": _int(1, 10_000_000, "messages"),
-    "ATR_HEALTH_LATENCY_WARN_S": _int(1, 7 * 86400, "seconds"),
-    "ATR_HEALTH_LATENCY_CRIT_S": _int(1, 7 * 86400, "seconds"),
-    "ATR_HEALTH_DEAD_WARN": _int(1, 10_000_000, "messages"),
-    "ATR_HEALTH_DEAD_CRIT": _int(1, 10_000_000, "messages"),
-    "ATR_HEALTH_SUSTAIN_S": _int(0, 86400, "seconds"),
-    "ATR_DASHBOARD_USER": _text,
-    "ATR_DASHBOARD_PASSWORD": _text,
-    "ATR_DASHBOARD_BIND": _host_port,
-    "SENTRY_DSN": _http_url,
-    "ATR_METRICS_BIND": _text,
-    "ATR_METRICS_WORKER1_PORT": _port_or_off,
-    "ATR_METRICS_WORKER2_PORT": _port_or_off,
-    "ATR_METRICS_DIR": Path,
-    "ATR_WORKER1_PROCESSES": _int(1, 64, "processes"),
-    "ATR_WORKER1_THREADS": _int(1, 256, "threads"),
-    "ATR_WORKER2_PROCESSES": _int(1, 64, "processes"),
-    "ATR_WORKER2_THREADS": _int(1, 256, "threads"),
-}
+
+def path(raw: str) -> Path:
+    """A file system path, as given (relative paths stay relative to the working directory)."""
+    return Path(raw)

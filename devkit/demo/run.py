@@ -24,7 +24,6 @@ from typing import Final
 from dramatiq.brokers.redis import RedisBroker
 
 from brokers.boot import producer_broker
-from brokers.groups import GROUPS, shaped
 from brokers.producer import send
 from devkit.demo.images import demo_image_env, demo_thumbnails
 from devkit.demo.seo import demo_seo
@@ -38,6 +37,7 @@ from ops.seo_cli import seo_review_text
 from pipeline import names
 from pipeline.doclog import EVENT_DOCLOG_ROTATED, last_records, list_streams
 from pipeline.errors import AtrError
+from pipeline.groups import GROUPS
 from pipeline.settings import Settings, read_environment, redact_url
 
 __all__ = ["run_demo"]
@@ -160,7 +160,7 @@ def _rotate_dry_run(broker: RedisBroker, settings: Settings) -> str:
 def _running(group: str, settings: Settings, env: dict[str, str],
              logdir: Path) -> Iterator[GroupProcess]:
     process = GroupProcess(group, env, logdir / f"{group}.log").start()
-    spec = shaped(GROUPS[group], settings)
+    spec = settings.configured_group(GROUPS[group])
     print(f"==> booting {group} with the dramatiq CLI: {spec.processes} processes x "
           f"{spec.threads} threads on queues {', '.join(spec.queue_names)}")
     try:

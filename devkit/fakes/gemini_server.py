@@ -33,7 +33,6 @@ from zoneinfo import ZoneInfo
 from devkit.fakes.llm_http import LlmFakeServer, RecordedRequest, Reply
 from devkit.fakes.llm_ledger import (
     Refusal,
-    answer_text,
     clip_to_tokens,
     count_tokens,
     fault_text,
@@ -130,7 +129,7 @@ class GeminiFake(LlmFakeServer):
         contents: list[Any] = body["contents"]
         users = [c for c in contents if isinstance(c, dict) and c.get("role", "user") == "user"]
         user = _parts_text(users[-1]) if users else ""
-        text = fault_text(fault, user) if fault else answer_text(user)
+        text = fault_text(fault, user) if fault else self._answer_for(user)
         config = body.get("generationConfig") or {}
         system = body.get("systemInstruction")
         prompt_tokens = sum(count_tokens(_parts_text(c)) for c in contents)

@@ -15,12 +15,14 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from devkit.fakes.llm_ledger import Fault, FaultQueue, RateLedger
+from devkit.fakes.llm_ledger import Fault, FaultQueue, RateLedger, answer_text
 from devkit.http_server import LocalHTTPServer, QuietHandler
 
 __all__ = ["LlmFakeServer", "RecordedRequest", "Reply"]
@@ -71,6 +73,7 @@ class LlmFakeServer(LocalHTTPServer):
         self.quota_exhausted = False
         self.ledger = RateLedger(rpm=rpm, tpm=tpm, window_s=window_s, rpd=rpd)
         self._faults = FaultQueue()
+        self._answers: deque[str] = deque()
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._counts: dict[str, int] = {}
@@ -124,12 +127,22 @@ class LlmFakeServer(LocalHTTPServer):
         """
         self._faults.push(fault, times)
 
+    def answer_next(self, answer: Mapping[str, Any], times: int = 1) -> None:
+        """Answer the next ``times`` calls with ``answer`` (as JSON) instead of the usual one.
+
+        A call that takes an injected fault does not use one up.
+        """
+        text = json.dumps(dict(answer), ensure_ascii=False)
+        with self._lock:
+            self._answers.extend([text] * times)
+
     def reset(self) -> None:
-        """Forget requests, counters, charges and queued faults; clear the quota switch."""
+        """Forget requests, counters, charges, queued faults and answers; clear the quota switch."""
         with self._lock:
             self._requests.clear()
             self._counts.clear()
             self._served_faults.clear()
+            self._answers.clear()
         self._faults.clear()
         self.ledger.reset()
         self.quota_exhausted = False
@@ -145,6 +158,13 @@ class LlmFakeServer(LocalHTTPServer):
             with self._lock:
                 self._served_faults.append(fault)
         return fault
+
+    def _answer_for(self, user_prompt: str) -> str:
+        """The answer text of a call without a fault: a queued one, else :func:`answer_text`."""
+        with self._lock:
+            if self._answers:
+                return self._answers.popleft()
+        return answer_text(user_prompt)
 
     def _tally(self, what: str) -> None:
         with self._lock:

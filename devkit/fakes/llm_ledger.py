@@ -25,7 +25,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 
-from pipeline.llm.request import DESCRIPTION_MAX, DESCRIPTION_MIN, TAG_MAX, TAGS_MIN, TITLE_MAX
+from pipeline.llm.request import DEFAULT_BOUNDS, TAG_MAX
 
 __all__ = [
     "DAY_S", "FAULTS", "Fault", "FaultQueue", "RateLedger", "Refusal", "Verdict", "answer_text",
@@ -44,6 +44,11 @@ _PARTICLES: Final = ("에서", "으로", "은", "는", "이", "가", "을", "를
                      "과", "도", "만")
 _GENERIC_TAGS: Final = ("정보", "소식", "정리", "안내", "후기")
 _TAGS_WANTED: Final = 6
+#: The fake writes within the quality guide's default bounds (they fit any wider guide).
+TAGS_MIN: Final = DEFAULT_BOUNDS.tags_min
+DESCRIPTION_MIN: Final = DEFAULT_BOUNDS.desc_min
+DESCRIPTION_MAX: Final = DEFAULT_BOUNDS.desc_max
+TITLE_MAX: Final = DEFAULT_BOUNDS.title_max
 
 
 def count_tokens(text: str) -> int:

@@ -34,7 +34,6 @@ from devkit.fakes.llm_http import LlmFakeServer, RecordedRequest, Reply
 from devkit.fakes.llm_ledger import (
     Refusal,
     Verdict,
-    answer_text,
     clip_to_tokens,
     count_tokens,
     fault_text,
@@ -124,7 +123,7 @@ class OpenAIFake(LlmFakeServer):
         messages: list[dict[str, Any]] = body["messages"]
         user = next((_text(m.get("content")) for m in reversed(messages)
                      if m.get("role") == "user"), "")
-        text = fault_text(fault, user) if fault else answer_text(user)
+        text = fault_text(fault, user) if fault else self._answer_for(user)
         prompt_tokens = 3 + sum(count_tokens(_text(m.get("content"))) + 3 for m in messages)
         schema = _schema(body)
         if schema is not None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -44,7 +44,7 @@ from pipeline.llm.errors import (
 )
 from pipeline.llm.provider import Completion, Provider
 from pipeline.llm.ratelimit import Budget, Limits, Reservation, SharedLimiter
-from pipeline.llm.request import SeoRequest
+from pipeline.llm.request import DEFAULT_BOUNDS, AnswerBounds, SeoRequest
 
 __all__ = ["LlmChain", "Suggestion", "exhausted_key"]
 
@@ -82,10 +82,13 @@ class LlmChain:
     """The providers of the chain, each with its shared budget. Thread-safe."""
 
     def __init__(self, providers: Sequence[Provider], limiter: SharedLimiter,
-                 limits: Mapping[str, Limits], *, attempts: int, zone: ZoneInfo) -> None:
+                 limits: Mapping[str, Limits], *, attempts: int, zone: ZoneInfo,
+                 bounds: AnswerBounds = DEFAULT_BOUNDS) -> None:
         if not providers:
             raise ValueError("an LLM chain needs at least one provider")
         self.providers = tuple(providers)
+        #: What a request naming no bounds is asked for (the configured quality guide's).
+        self.bounds = bounds
         self.limiter = limiter
         self.limits = dict(limits)
         self.attempts = attempts
@@ -108,8 +111,11 @@ class LlmChain:
         calls of each provider are counted in Redis under it for a day, so a
         message deferred between two failing calls does not start its
         ``attempts`` afresh, and one whose provider refused it for good does
-        not ask that provider again.
+        not ask that provider again. A request naming no bounds is asked
+        for :attr:`bounds`.
         """
+        if request.bounds is None:
+            request = replace(request, bounds=self.bounds)
         failures: list[str] = []
         for index, provider in enumerate(self.providers):
             mark = self._exhausted(provider)

@@ -8,6 +8,7 @@ from pipeline.errors import ConfigError
 from pipeline.llm.chain import LlmChain
 from pipeline.llm.provider import Provider
 from pipeline.llm.ratelimit import Limits, SharedLimiter
+from pipeline.llm.request import AnswerBounds
 from pipeline.settings import Settings
 
 __all__ = ["PROVIDERS", "build_chain", "build_provider", "provider_limits"]
@@ -52,8 +53,13 @@ def provider_limits(settings: Settings) -> dict[str, Limits]:
 
 def build_chain(settings: Settings, client: redis.Redis,
                 chain: tuple[str, ...] | None = None) -> LlmChain:
-    """The chain ``chain`` (default: ``settings.llm_chain``) sharing budgets through ``client``."""
+    """The chain ``chain`` (default: ``settings.llm_chain``) sharing budgets through ``client``.
+
+    Requests that name no bounds are asked for the configured quality guide's
+    (``ATR_SEO_*``), so ``seo_suggest`` and ``atr llm try`` ask what the SEO job accepts.
+    """
     names = chain or settings.llm_chain
     return LlmChain([build_provider(n, settings) for n in names],
                     SharedLimiter(client, settings.llm_window_s), provider_limits(settings),
-                    attempts=settings.llm_attempts, zone=settings.zone)
+                    attempts=settings.llm_attempts, zone=settings.zone,
+                    bounds=AnswerBounds.from_settings(settings))

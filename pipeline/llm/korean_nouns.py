@@ -13,7 +13,7 @@ focus keyword of:
   are never used. A noun found mostly inside a longer candidate is left to it
   (``이탈리안``). Existing tags are ranked up when the text contains them and
   left out when it does not.
-* :func:`pick_tags` takes the best of them, a weak one only to reach TAGS_MIN.
+* :func:`pick_tags` takes the best of them, a weak one only to reach the fewest asked for.
 
 Kiwi takes 1-3 s and about 500 MB of RSS to load (measured with kiwipiepy
 0.24.1 and its CoNg model; its multi-word dictionary, which knows names such
@@ -35,7 +35,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from pipeline.llm.request import TAG_MAX, TAGS_MAX, TAGS_MIN, normalise_tag, plain_text
+from pipeline.llm.request import TAG_MAX
+from pipeline.text import normalise_tag, plain_text
 
 __all__ = ["Candidate", "candidates", "pick_tags", "title_word"]
 
@@ -85,7 +86,7 @@ _HEAD_WEIGHT: Final = 0.25
 #: Most common (not proper, not number) nouns in a phrase: ``캠핑 준비물`` is a
 #: keyword, ``초보 캠핑 준비물 리스트`` a sentence.
 _PHRASE_COMMON_MAX: Final = 2
-#: Tags under this score only fill up to TAGS_MIN: a word of the body alone
+#: Tags under this score only fill up to the fewest asked for: a word of the body alone
 #: needs three uses, or two and a heading.
 _TAG_SCORE_MIN: Final = 3.0
 #: Most nouns a title phrase joins.
@@ -330,12 +331,12 @@ def _prune(ranked: Sequence[Candidate], text: str) -> list[Candidate]:
                        for o in kept)]
 
 
-def pick_tags(ranked: Sequence[Candidate]) -> list[str]:
-    """The tags of ``ranked``, best first: up to TAGS_MAX, weak ones only to reach TAGS_MIN."""
+def pick_tags(ranked: Sequence[Candidate], fewest: int, most: int) -> list[str]:
+    """The tags of ``ranked``, best first: up to ``most``, weak ones only to reach ``fewest``."""
     tags: list[str] = []
     seen: set[str] = set()
     for cand in ranked:
-        if len(tags) >= TAGS_MAX or (len(tags) >= TAGS_MIN and cand.score < _TAG_SCORE_MIN):
+        if len(tags) >= most or (len(tags) >= fewest and cand.score < _TAG_SCORE_MIN):
             break
         key = normalise_tag(cand.surface)
         if key not in seen:

@@ -8,9 +8,14 @@ with no API key, so it must give an editor something usable, deterministically:
 * **focus keyword**: the best candidate of the title's first clause (a
   phrase counts its best noun too; names and early words weigh more).
 * **meta description**: whole sentences of the body's paragraphs from the
-  first one holding the focus keyword, up to :data:`DESCRIPTION_MAX`; the
-  title in front when they are too short or none holds the keyword.
-* **SEO title**: the title, cut at a clause or word boundary to :data:`TITLE_MAX`.
+  first one holding the focus keyword, up to the request's longest
+  description; the title in front when they are too short or none holds the
+  keyword.
+* **SEO title**: the title, cut at a clause or word boundary to the request's
+  longest title.
+
+Counts and lengths are the request's :class:`~pipeline.llm.request.AnswerBounds`
+(the quality guide's), so a guide that allows longer descriptions gets them.
 
 Every tag of an answer is a word of the post: existing tags the text does not
 contain are left out (what becomes of the post's other tags is the SEO job's
@@ -32,18 +37,8 @@ from pipeline.errors import ConfigError
 from pipeline.llm.errors import InvalidAnswer
 from pipeline.llm.korean_nouns import Candidate, candidates, pick_tags, title_word
 from pipeline.llm.provider import Completion
-from pipeline.llm.request import (
-    DESCRIPTION_MAX,
-    DESCRIPTION_MIN,
-    TAGS_MAX,
-    TAGS_MIN,
-    TITLE_MAX,
-    SeoAnswer,
-    SeoRequest,
-    normalise_tag,
-    parse_answer,
-    plain_text,
-)
+from pipeline.llm.request import AnswerBounds, SeoAnswer, SeoRequest, parse_answer
+from pipeline.text import normalise_tag, plain_text
 
 __all__ = ["OfflineProvider"]
 
@@ -94,22 +89,23 @@ def _answer(request: SeoRequest) -> SeoAnswer:
     title = _SPACE.sub(" ", unicodedata.normalize("NFC", request.title)).strip()
     body = unicodedata.normalize("NFC", request.body_text)
     content = unicodedata.normalize("NFC", request.content)
+    bounds = request.answer_bounds
     ranked = candidates(title, body, content, request.existing_tags)
-    tags = pick_tags(ranked)
-    if len(tags) < TAGS_MIN:
+    tags = pick_tags(ranked, bounds.tags_min, bounds.tags_max)
+    if len(tags) < bounds.tags_min:
         found = ", ".join(tags) or "none"
         raise InvalidAnswer(
             f"offline found {len(tags)} usable noun{'' if len(tags) == 1 else 's'} ({found}) "
             f"in post {title!r} "
-            f"({len(body)} body characters); {TAGS_MIN} are needed for tags. The post is "
+            f"({len(body)} body characters); {bounds.tags_min} are needed for tags. The post is "
             f"too short for offline SEO: write more, or put an LLM provider in the chain")
     keyword = _focus(ranked, title) or tags[0]
     if normalise_tag(keyword) not in {normalise_tag(t) for t in tags}:
-        tags = [*tags[:TAGS_MAX - 1], keyword]
+        tags = [*tags[:bounds.tags_max - 1], keyword]
     sentences = _sentences(content)
     return SeoAnswer(tags=tuple(tags), focus_keyword=keyword,
-                     meta_description=_description(title, sentences, keyword),
-                     seo_title=_seo_title(title))
+                     meta_description=_description(title, sentences, keyword, bounds),
+                     seo_title=_seo_title(title, bounds.title_max))
 
 
 def _focus(ranked: Sequence[Candidate], title: str) -> str | None:
@@ -159,42 +155,45 @@ def _split(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
-def _description(title: str, sentences: Sequence[str], keyword: str) -> str:
+def _description(title: str, sentences: Sequence[str], keyword: str,
+                 bounds: AnswerBounds) -> str:
+    shortest, longest = bounds.desc_min, bounds.desc_max
     fold = keyword.casefold()
     start = next((i for i, s in enumerate(sentences) if fold in s.casefold()), None)
-    text = "" if start is None else _fill(sentences[start:], DESCRIPTION_MAX)
-    if len(text) < DESCRIPTION_MIN or fold not in text.casefold():
+    text = "" if start is None else _fill(sentences[start:], longest, shortest)
+    if len(text) < shortest or fold not in text.casefold():
         lead = title if title.endswith((".", "!", "?")) else f"{title}."
-        rest = _fill(sentences[start or 0:], DESCRIPTION_MAX - len(lead) - 1)
-        text = _cut(f"{lead} {rest}".strip(), DESCRIPTION_MAX)
+        rest = _fill(sentences[start or 0:], longest - len(lead) - 1, shortest)
+        text = _cut(f"{lead} {rest}".strip(), longest)
     if fold not in text.casefold():
-        text = _cut(f"{keyword}: {text}", DESCRIPTION_MAX)
-    if len(text) < DESCRIPTION_MIN:
+        text = _cut(f"{keyword}: {text}", longest)
+    if len(text) < shortest:
         raise InvalidAnswer(
             f"offline cannot write a meta description for post {title!r}: its title and "
-            f"body have {len(text)} characters of prose, fewer than {DESCRIPTION_MIN}; "
+            f"body have {len(text)} characters of prose, fewer than {shortest}; "
             f"write more, or put an LLM provider in the chain")
     return text
 
 
-def _fill(sentences: Sequence[str], room: int) -> str:
+def _fill(sentences: Sequence[str], room: int, shortest: int) -> str:
     """Whole sentences while they fit in ``room``; a cut one only when still too short."""
     text = ""
     for sentence in sentences:
         joined = f"{text} {sentence}".strip()
         if len(joined) > room:
-            return _cut(joined, room) if len(text) < DESCRIPTION_MIN else text
+            return _cut(joined, room) if len(text) < shortest else text
         text = joined
     return text
 
 
-def _seo_title(title: str) -> str:
-    """The title within TITLE_MAX: cut at its last clause break if that keeps half, else a word."""
-    if len(title) <= TITLE_MAX:
+def _seo_title(title: str, longest: int) -> str:
+    """The title within ``longest``: cut at its last clause break if that keeps half, else
+    at a word."""
+    if len(title) <= longest:
         return title
-    head = _cut(title, TITLE_MAX, ellipsis=False)
+    head = _cut(title, longest, ellipsis=False)
     breaks = [m.start() for m in _CLAUSE_END.finditer(head)]
-    if breaks and breaks[-1] >= TITLE_MAX // 2:
+    if breaks and breaks[-1] >= longest // 2:
         head = head[:breaks[-1]].rstrip(_DANGLING)
     return head
 

@@ -1,19 +1,26 @@
 """What every LLM provider is asked and must answer: an SEO request and its checked answer.
 
 A provider receives a :class:`SeoRequest` (a post's title, body and existing
-tags, in Korean) and must return a :class:`SeoAnswer`. The answer's JSON shape
-is :data:`ANSWER_SCHEMA`, sent to OpenAI as a strict JSON schema and to Gemini
-as its response schema; :func:`parse_answer` checks any text against it and
-against the length rules below, so a garbage or truncated answer is an
-:class:`InvalidAnswer` (retried, then the next provider), never a bad write.
+tags, in Korean, and the :class:`AnswerBounds` to write within) and must return
+a :class:`SeoAnswer`. The answer's JSON shape is :data:`ANSWER_SCHEMA`, sent to
+OpenAI as a strict JSON schema and to Gemini as its response schema;
+:func:`parse_answer` checks any text against that shape, so a garbage or
+truncated answer is an :class:`InvalidAnswer` (retried, then the next
+provider), never a bad write.
 
-The rules here are the structural contract. The SEO quality guide (banned
-words, focus keyword placement) is applied later, by the SEO job.
+Who decides what: the SEO quality guide (:class:`pipeline.seo.quality.QualityGuide`,
+``ATR_SEO_*``) owns the bounds of an answer: tag count, meta description and
+SEO title length. The prompt states the guide's bounds (:func:`build_messages`),
+so a provider is asked for exactly what the guide accepts, and the guide checks
+them. This module checks only shape: types, JSON, the keys, non-empty values
+and hard limits (:data:`TAGS_HARD_MAX`, :data:`DESCRIPTION_HARD_MAX`,
+:data:`TITLE_HARD_MAX`) at the largest values the settings accept for the
+guide, so no guide is ever contradicted here. The schema carries no bounds
+for the same reason.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import unicodedata
@@ -22,37 +29,35 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from pipeline.llm.errors import InvalidAnswer
+from pipeline.settings import Settings
+from pipeline.text import normalise_tag, plain_text
 
 __all__ = [
     "ANSWER_SCHEMA",
-    "DESCRIPTION_MAX",
-    "DESCRIPTION_MIN",
+    "DEFAULT_BOUNDS",
+    "DESCRIPTION_HARD_MAX",
     "KEYWORD_MAX",
-    "TAGS_MAX",
-    "TAGS_MIN",
+    "TAGS_HARD_MAX",
     "TAG_MAX",
-    "TITLE_MAX",
+    "TITLE_HARD_MAX",
+    "AnswerBounds",
     "SeoAnswer",
     "SeoRequest",
     "build_messages",
-    "normalise_tag",
     "parse_answer",
-    "plain_text",
+    "system_prompt",
 ]
 
-#: Tags per answer, and characters per tag.
-TAGS_MIN: Final = 3
-TAGS_MAX: Final = 8
+#: Characters per tag (a tag archive's name; longer ones are sentences, not tags).
 TAG_MAX: Final = 30
-#: Focus keyword length, in characters.
+#: Focus keyword length, in characters (a search phrase, not a sentence).
 KEYWORD_MAX: Final = 40
-#: Meta description length, in characters: the quality guide's defaults
-#: (``ATR_SEO_DESC_MIN``/``_MAX``; Google shows about 80 Korean characters on
-#: mobile and cuts near 150 on desktop).
-DESCRIPTION_MIN: Final = 50
-DESCRIPTION_MAX: Final = 150
-#: SEO title length, in characters (a Korean title past ~60 is cut in results).
-TITLE_MAX: Final = 60
+#: Hard limits of the shape check, in tags and characters: the largest values
+#: ``ATR_SEO_TAGS_MAX``, ``ATR_SEO_DESC_MAX`` and ``ATR_SEO_TITLE_MAX`` accept,
+#: so the guide, never this check, decides an answer's length.
+TAGS_HARD_MAX: Final = 50
+DESCRIPTION_HARD_MAX: Final = 1000
+TITLE_HARD_MAX: Final = 300
 #: Body characters sent to a provider; the rest of a long post adds cost, not signal.
 BODY_MAX: Final = 4000
 
@@ -60,26 +65,44 @@ ANSWER_SCHEMA: Final[Mapping[str, Any]] = {
     "type": "object",
     "properties": {
         "tags": {"type": "array", "items": {"type": "string"},
-                 "description": f"{TAGS_MIN}-{TAGS_MAX} Korean tags, nouns from the post"},
+                 "description": "Korean tags, nouns from the post"},
         "focus_keyword": {"type": "string", "description": "the one search phrase"},
         "meta_description": {"type": "string",
-                             "description": f"{DESCRIPTION_MIN}-{DESCRIPTION_MAX} characters"},
-        "seo_title": {"type": "string", "description": f"at most {TITLE_MAX} characters"},
+                             "description": "the search-result summary, with the keyword"},
+        "seo_title": {"type": "string", "description": "the title shown in search results"},
     },
     "required": ["tags", "focus_keyword", "meta_description", "seo_title"],
     "additionalProperties": False,
 }
 
-_SYSTEM_PROMPT: Final = (
-    "당신은 한국어 콘텐츠 사이트의 SEO 편집자입니다. 주어진 글을 읽고 JSON 하나로만 답하세요. "
-    f"tags: 글에 나오는 명사 위주의 태그 {TAGS_MIN}~{TAGS_MAX}개(중복 없이, 각 {TAG_MAX}자 이내). "
-    f"focus_keyword: 검색어 하나({KEYWORD_MAX}자 이내), 제목이나 본문에 있는 표현. "
-    f"meta_description: {DESCRIPTION_MIN}~{DESCRIPTION_MAX}자의 자연스러운 한국어 요약, "
-    "focus_keyword를 포함. "
-    f"seo_title: {TITLE_MAX}자 이내의 검색 결과용 제목. 과장, 낚시성 표현, 이모지는 쓰지 마세요."
-)
-_TAG_SPACE: Final = re.compile(r"\s+")
-_HTML_TAG: Final = re.compile(r"<[^>]+>")
+_SPACE: Final = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class AnswerBounds:
+    """What an answer is asked to stay within: unique tags, and lengths in characters.
+
+    The SEO quality guide decides them (:attr:`pipeline.seo.quality.QualityGuide.bounds`,
+    from ``ATR_SEO_*``); the defaults here are the guide's defaults.
+    """
+
+    tags_min: int = 3
+    tags_max: int = 8
+    desc_min: int = 50
+    desc_max: int = 150
+    title_min: int = 10
+    title_max: int = 60
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AnswerBounds:
+        """``ATR_SEO_TAGS_*``, ``ATR_SEO_DESC_*`` and ``ATR_SEO_TITLE_*``."""
+        return cls(tags_min=settings.seo_tags_min, tags_max=settings.seo_tags_max,
+                   desc_min=settings.seo_desc_min, desc_max=settings.seo_desc_max,
+                   title_min=settings.seo_title_min, title_max=settings.seo_title_max)
+
+
+#: The bounds of a request that names none and is sent outside a chain.
+DEFAULT_BOUNDS: Final = AnswerBounds()
 
 
 @dataclass(frozen=True)
@@ -92,9 +115,12 @@ class SeoRequest:
     locale: str = "ko"
     #: Problems of an earlier answer, sent back so the provider can fix them.
     feedback: tuple[str, ...] = ()
+    #: What to write within; None: the chain's, i.e. the configured guide's
+    #: (:class:`pipeline.llm.chain.LlmChain` fills it in).
+    bounds: AnswerBounds | None = None
 
     @classmethod
-    def from_json(cls, data: Any) -> SeoRequest:
+    def from_json(cls, data: Any, *, bounds: AnswerBounds | None = None) -> SeoRequest:
         """A request from ``{"title", "content", "tags"?}``; ValueError says what is wrong."""
         if not isinstance(data, Mapping):
             raise ValueError('expected a JSON object {"title": ..., "content": ...}')
@@ -106,17 +132,22 @@ class SeoRequest:
         tags = data.get("tags", [])
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise ValueError('"tags", when given, must be a list of strings')
-        return cls(title.strip(), content, tuple(tags))
+        return cls(title.strip(), content, tuple(tags), bounds=bounds)
 
     @property
     def body_text(self) -> str:
         """The body as plain text, cut to the characters a provider is sent."""
         return plain_text(self.content)[:BODY_MAX]
 
+    @property
+    def answer_bounds(self) -> AnswerBounds:
+        """The bounds in force: :attr:`bounds`, or the defaults when none are named."""
+        return self.bounds or DEFAULT_BOUNDS
+
 
 @dataclass(frozen=True)
 class SeoAnswer:
-    """A checked answer: 3-8 unique tags, focus keyword, meta description, SEO title."""
+    """A well-formed answer: unique tags, focus keyword, meta description, SEO title."""
 
     tags: tuple[str, ...]
     focus_keyword: str
@@ -130,7 +161,11 @@ class SeoAnswer:
 
 
 def build_messages(request: SeoRequest) -> tuple[str, str]:
-    """The (system, user) prompt texts for ``request``; every provider sends these."""
+    """The (system, user) prompt texts for ``request``; every provider sends these.
+
+    The system prompt states the request's bounds, so a provider is asked for
+    what the quality guide accepts.
+    """
     lines = [f"제목: {request.title}"]
     if request.existing_tags:
         lines.append("기존 태그: " + ", ".join(request.existing_tags))
@@ -139,11 +174,32 @@ def build_messages(request: SeoRequest) -> tuple[str, str]:
     if request.feedback:
         lines.append("이전 답의 문제(모두 고쳐서 다시 답하세요):")
         lines.extend(f"- {problem}" for problem in request.feedback)
-    return _SYSTEM_PROMPT, "\n".join(lines)
+    return system_prompt(request.answer_bounds), "\n".join(lines)
+
+
+def system_prompt(bounds: AnswerBounds) -> str:
+    """The system prompt asking for an answer within ``bounds``."""
+    return (
+        "당신은 한국어 콘텐츠 사이트의 SEO 편집자입니다. 주어진 글을 읽고 JSON 하나로만 답하세요. "
+        f"tags: 글에 나오는 명사 위주의 태그 {_span(bounds.tags_min, bounds.tags_max)}개"
+        f"(중복 없이, 각 {TAG_MAX}자 이내). "
+        f"focus_keyword: 검색어 하나({KEYWORD_MAX}자 이내), 제목이나 본문에 있는 표현. "
+        f"meta_description: {_span(bounds.desc_min, bounds.desc_max)}자의 자연스러운 한국어 "
+        "요약, focus_keyword를 포함. "
+        f"seo_title: {_span(bounds.title_min, bounds.title_max)}자의 검색 결과용 제목. "
+        "과장, 낚시성 표현, 이모지는 쓰지 마세요.")
+
+
+def _span(low: int, high: int) -> str:
+    return str(low) if low == high else f"{low}~{high}"
 
 
 def parse_answer(text: str | None, *, provider: str) -> SeoAnswer:
-    """Check a provider's answer text; raise InvalidAnswer naming every problem."""
+    """Check a provider's answer text for shape; raise InvalidAnswer naming every problem.
+
+    Tags, keyword, description and title must be there, be strings, be not
+    empty and stay under the hard limits; the quality guide judges the rest.
+    """
     if not text or not text.strip():
         raise InvalidAnswer(f"{provider} returned an empty answer")
     try:
@@ -161,22 +217,12 @@ def parse_answer(text: str | None, *, provider: str) -> SeoAnswer:
     if extra:
         problems.append("unexpected " + ", ".join(extra))
     tags = _tags(data.get("tags"), problems) if "tags" in data else ()
-    keyword = _text(data, "focus_keyword", 1, KEYWORD_MAX, problems)
-    description = _text(data, "meta_description", DESCRIPTION_MIN, DESCRIPTION_MAX, problems)
-    title = _text(data, "seo_title", 1, TITLE_MAX, problems)
+    keyword = _text(data, "focus_keyword", KEYWORD_MAX, problems)
+    description = _text(data, "meta_description", DESCRIPTION_HARD_MAX, problems)
+    title = _text(data, "seo_title", TITLE_HARD_MAX, problems)
     if problems:
         raise InvalidAnswer(f"{provider} answer breaks the schema: " + "; ".join(problems))
     return SeoAnswer(tags, keyword, description, title)
-
-
-def normalise_tag(tag: str) -> str:
-    """The form two tags are compared in: NFC, trimmed, inner spaces collapsed, lower case."""
-    return _TAG_SPACE.sub(" ", unicodedata.normalize("NFC", tag)).strip().lower()
-
-
-def plain_text(content: str) -> str:
-    """HTML (as WordPress stores a body) to plain text: tags dropped, entities decoded."""
-    return _TAG_SPACE.sub(" ", html.unescape(_HTML_TAG.sub(" ", content))).strip()
 
 
 def _tags(value: Any, problems: list[str]) -> tuple[str, ...]:
@@ -185,29 +231,32 @@ def _tags(value: Any, problems: list[str]) -> tuple[str, ...]:
         return ()
     seen: dict[str, str] = {}
     for raw in value:
-        tag = _TAG_SPACE.sub(" ", unicodedata.normalize("NFC", raw)).strip()
+        tag = _SPACE.sub(" ", unicodedata.normalize("NFC", raw)).strip()
         if not tag:
             problems.append("a tag is empty")
         elif len(tag) > TAG_MAX:
             problems.append(f"tag {tag[:TAG_MAX]!r}... is longer than {TAG_MAX} characters")
         else:
             seen.setdefault(normalise_tag(tag), tag)
-    if not TAGS_MIN <= len(seen) <= TAGS_MAX:
-        problems.append(f"{len(seen)} unique tags; expected {TAGS_MIN} to {TAGS_MAX}")
+    if not seen:
+        problems.append("no tags")
+    elif len(seen) > TAGS_HARD_MAX:
+        problems.append(f"{len(seen)} unique tags; at most {TAGS_HARD_MAX} make sense")
     return tuple(seen.values())
 
 
-def _text(data: Mapping[str, Any], key: str, low: int, high: int,
-          problems: list[str]) -> str:
+def _text(data: Mapping[str, Any], key: str, high: int, problems: list[str]) -> str:
     if key not in data:
         return ""
     value = data[key]
     if not isinstance(value, str):
         problems.append(f"{key} must be a string")
         return ""
-    text = _TAG_SPACE.sub(" ", unicodedata.normalize("NFC", value)).strip()
-    if not low <= len(text) <= high:
-        problems.append(f"{key} has {len(text)} characters; expected {low} to {high}")
+    text = _SPACE.sub(" ", unicodedata.normalize("NFC", value)).strip()
+    if not text:
+        problems.append(f"{key} is empty")
+    elif len(text) > high:
+        problems.append(f"{key} has {len(text)} characters; at most {high} make sense")
     return text
 
 

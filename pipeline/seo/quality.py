@@ -1,11 +1,14 @@
 """The SEO quality guide: what every answer must pass before it is proposed or written.
 
-:func:`parse_answer` checks an answer's structure (JSON shape, hard length
-caps); this guide is the SEO team's editorial bar on top, set through
-``ATR_SEO_*`` (:meth:`QualityGuide.from_settings`). :func:`check` returns the
-violations of one answer; :func:`feedback` turns them into the lines sent back
-to the provider for a second try (``SeoRequest(..., feedback=...)``), so every
-message is short, in English, and says what to do.
+:func:`pipeline.llm.request.parse_answer` checks only an answer's shape (JSON,
+keys, types, hard limits no guide reaches); this guide is the SEO team's
+editorial bar, set through ``ATR_SEO_*`` (:meth:`QualityGuide.from_settings`),
+and the one owner of an answer's bounds: its :attr:`QualityGuide.bounds` go
+into the request, so the prompt asks every provider for what the guide
+accepts. :func:`check` returns the violations of one answer; :func:`feedback`
+turns them into the lines sent back to the provider for a second try
+(``SeoRequest(..., feedback=...)``), so every message is short, in English,
+and says what to do.
 
 Defaults, and why:
 
@@ -57,8 +60,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from pipeline.llm.request import SeoAnswer, normalise_tag, plain_text
+from pipeline.llm.request import DEFAULT_BOUNDS, AnswerBounds, SeoAnswer
 from pipeline.settings import Settings
+from pipeline.text import normalise_tag, plain_text
 
 __all__ = [
     "DEFAULT_BANNED_WORDS",
@@ -110,12 +114,12 @@ class QualityGuide:
     The defaults are those of ``ATR_SEO_*``; the module docstring gives the reasons.
     """
 
-    desc_min: int = 50
-    desc_max: int = 150
-    title_min: int = 10
-    title_max: int = 60
-    tags_min: int = 3
-    tags_max: int = 8
+    desc_min: int = DEFAULT_BOUNDS.desc_min
+    desc_max: int = DEFAULT_BOUNDS.desc_max
+    title_min: int = DEFAULT_BOUNDS.title_min
+    title_max: int = DEFAULT_BOUNDS.title_max
+    tags_min: int = DEFAULT_BOUNDS.tags_min
+    tags_max: int = DEFAULT_BOUNDS.tags_max
     banned_words: tuple[str, ...] = DEFAULT_BANNED_WORDS
 
     def __post_init__(self) -> None:
@@ -128,10 +132,18 @@ class QualityGuide:
     @classmethod
     def from_settings(cls, settings: Settings) -> QualityGuide:
         """The guide of ``ATR_SEO_DESC_*``, ``_TITLE_*``, ``_TAGS_*`` and ``_BANNED_WORDS``."""
-        return cls(desc_min=settings.seo_desc_min, desc_max=settings.seo_desc_max,
-                   title_min=settings.seo_title_min, title_max=settings.seo_title_max,
-                   tags_min=settings.seo_tags_min, tags_max=settings.seo_tags_max,
+        bounds = AnswerBounds.from_settings(settings)
+        return cls(desc_min=bounds.desc_min, desc_max=bounds.desc_max,
+                   title_min=bounds.title_min, title_max=bounds.title_max,
+                   tags_min=bounds.tags_min, tags_max=bounds.tags_max,
                    banned_words=settings.seo_banned_words or ())
+
+    @property
+    def bounds(self) -> AnswerBounds:
+        """The counts and lengths of this guide, as a request asks a provider for them."""
+        return AnswerBounds(tags_min=self.tags_min, tags_max=self.tags_max,
+                            desc_min=self.desc_min, desc_max=self.desc_max,
+                            title_min=self.title_min, title_max=self.title_max)
 
 
 def check(answer: SeoAnswer, title: str, content: str, guide: QualityGuide) -> list[Violation]:

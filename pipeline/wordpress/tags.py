@@ -1,6 +1,6 @@
 """Tags through the bridge: find one by name, read some by id, get-or-create under a lock.
 
-Names are compared in their normalised form (:func:`pipeline.llm.request.normalise_tag`:
+Names are compared in their normalised form (:func:`pipeline.text.normalise_tag`:
 NFC, trimmed, inner spaces collapsed, lower case) and unescaped: WordPress
 stores a term name HTML-escaped (``A &amp; B``) and answers it so in every context.
 
@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pipeline.llm.request import normalise_tag
+from pipeline.text import normalise_tag
 from pipeline.wordpress.bridge import Bridge
 from pipeline.wordpress.errors import (
     BridgeNotFoundError,

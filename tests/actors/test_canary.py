@@ -14,8 +14,8 @@ from dramatiq.brokers.redis import RedisBroker
 
 from actors.canary import REPLY_BY_OPTION
 from brokers.boot import producer_broker
-from brokers.groups import get_group
 from brokers.producer import send
+from pipeline.groups import get_group
 from pipeline.settings import Settings
 from tests.helpers import dead_letters, queued_ids, wait_replies
 

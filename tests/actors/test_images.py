@@ -18,10 +18,10 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from brokers.boot import producer_broker
-from brokers.groups import get_group
 from brokers.producer import send
 from devkit.wordpress import WordPressStandIn
 from devkit.wordpress.store import image_size
+from pipeline.groups import get_group
 from pipeline.settings import Settings
 from tests.helpers import Lines, dead_letters, wait_lines
 

@@ -19,14 +19,14 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from brokers.boot import producer_broker
-from brokers.groups import get_group
 from brokers.producer import send
 from devkit.fakes import openai_server
 from devkit.fakes.openai_server import OpenAIFake
 from devkit.wordpress import WordPressStandIn
-from pipeline.llm.request import normalise_tag
+from pipeline.groups import get_group
 from pipeline.seo.store import SeoStore
 from pipeline.settings import Settings
+from pipeline.text import normalise_tag
 from pipeline.wordpress import Bridge, BridgeConfig, get_post
 from pipeline.wordpress.seo_meta import SEO_META_KEYS
 from pipeline.wordpress.tags import get_tags
@@ -240,3 +240,99 @@ def test_two_posts_creating_the_same_tags_at_once_share_one_tag_each(
         first_tags, _ = read_back(wordpress, first)
         second_tags, _ = read_back(wordpress, second)
         assert sorted(first_tags) == sorted(second_tags)
+
+
+# -- the quality guide's bounds, end to end ------------------------------------
+# A post whose first two sentences hold the focus keyword and make 179
+# characters; the third does not fit in 200. The offline provider writes whole
+# sentences up to the longest description it is asked for.
+BOUNDS_TITLE = "제주 올레길 7코스 완주 가이드"
+BOUNDS_SENTENCES = (
+    "제주 올레길 7코스는 서귀포 외돌개에서 시작해 법환포구를 지나 월평 아왜낭목까지 이어지는 "
+    "약 17킬로미터의 해안 코스입니다.",
+    "올레길 7코스의 주상절리 절벽과 푸른 바다 풍경은 사계절 내내 아름답고, 걷기에 익숙하지 "
+    "않은 초보자도 하루 안에 충분히 걸을 수 있어서 제주 여행에서 가장 많은 이에게 사랑받는 "
+    "길로 손꼽힙니다.",
+    "출발 전에는 물과 간식, 편한 신발, 모자와 선크림을 꼭 챙기고, 중간 지점인 법환포구에서 "
+    "잠시 쉬어 가는 것을 추천합니다.",
+)
+BOUNDS_CONTENT = (f"<p>{' '.join(BOUNDS_SENTENCES)}</p><p>올레길 7코스 완주 인증은 올레 "
+                  "패스포트에 스탬프를 찍으면 됩니다. 제주 올레길 여행을 즐겨 보세요.</p>")
+DESCRIPTION_179 = " ".join(BOUNDS_SENTENCES[:2])
+ANSWER_179 = {"tags": ["제주 올레길", "올레길 7코스", "서귀포", "트레킹"],
+              "focus_keyword": "제주 올레길", "meta_description": DESCRIPTION_179,
+              "seo_title": BOUNDS_TITLE}
+
+
+def _bounds_post(wordpress: WordPressStandIn, index: int) -> int:
+    post_id = wordpress.post_ids[index]
+    wordpress.edit_post(post_id, title=BOUNDS_TITLE, content=BOUNDS_CONTENT)
+    return post_id
+
+
+def test_the_post_of_the_bounds_tests_has_a_179_character_description() -> None:
+    assert len(DESCRIPTION_179) == 179
+    assert len(DESCRIPTION_179) + 1 + len(BOUNDS_SENTENCES[2]) > 200
+
+
+def test_a_raised_desc_max_accepts_a_179_character_description_from_offline(
+        run_worker: Any, redis_url: str, tmp_path: Path, wordpress: WordPressStandIn,
+        openai: OpenAIFake) -> None:
+    post_id = _bounds_post(wordpress, 5)
+    env = settings_env(redis_url, tmp_path, wordpress, openai, ATR_LLM_PROVIDER="offline",
+                       ATR_SEO_DESC_MAX="200")
+    broker = run_worker(env)
+    lines = run(broker, tmp_path / "logs", "seo_automation", {"post_id": post_id})
+    assert [ln["event"] for ln in lines] == ["started", "llm.answered", "seo.proposed",
+                                             "seo.applied", "succeeded"]
+    answered = next(ln for ln in lines if ln["event"] == "llm.answered")
+    assert answered["provider"] == "offline"
+    assert read_back(wordpress, post_id)[1][YOAST["meta_description"]] == DESCRIPTION_179
+    assert not openai.requests
+
+
+def test_the_default_guide_has_offline_write_within_150_characters(
+        run_worker: Any, redis_url: str, tmp_path: Path, wordpress: WordPressStandIn,
+        openai: OpenAIFake) -> None:
+    post_id = _bounds_post(wordpress, 5)
+    env = settings_env(redis_url, tmp_path, wordpress, openai, ATR_LLM_PROVIDER="offline")
+    broker = run_worker(env)
+    lines = run(broker, tmp_path / "logs", "seo_automation", {"post_id": post_id})
+    assert lines[-1]["event"] == "succeeded"
+    # The second sentence no longer fits: the description is the first alone.
+    assert read_back(wordpress, post_id)[1][YOAST["meta_description"]] == BOUNDS_SENTENCES[0]
+
+
+def test_a_raised_desc_max_accepts_a_179_character_description_from_openai(
+        run_worker: Any, redis_url: str, tmp_path: Path, wordpress: WordPressStandIn,
+        openai: OpenAIFake) -> None:
+    post_id = _bounds_post(wordpress, 6)
+    openai.answer_next(ANSWER_179)
+    broker = run_worker(settings_env(redis_url, tmp_path, wordpress, openai,
+                                     ATR_SEO_DESC_MAX="200"))
+    lines = run(broker, tmp_path / "logs", "seo_automation", {"post_id": post_id})
+    assert [ln["event"] for ln in lines] == ["started", "llm.answered", "seo.proposed",
+                                             "seo.applied", "succeeded"]
+    assert read_back(wordpress, post_id)[1][YOAST["meta_description"]] == DESCRIPTION_179
+    (request,) = openai.requests
+    system = request.body["messages"][0]["content"]
+    assert "meta_description: 50~200자" in system
+    assert "tags: 글에 나오는 명사 위주의 태그 3~8개" in system
+    # The JSON schema states no bounds of its own that could contradict the guide.
+    schema = request.body["response_format"]["json_schema"]["schema"]
+    assert not any(ch.isdigit() for ch in str(schema))
+
+
+def test_the_default_guide_rejects_a_179_character_description_with_the_reason(
+        run_worker: Any, redis_url: str, tmp_path: Path, wordpress: WordPressStandIn,
+        openai: OpenAIFake) -> None:
+    post_id = _bounds_post(wordpress, 7)
+    openai.answer_next(ANSWER_179, times=2)
+    broker = run_worker(settings_env(redis_url, tmp_path, wordpress, openai))
+    lines = run(broker, tmp_path / "logs", "seo_automation", {"post_id": post_id})
+    assert [ln["event"] for ln in lines] == ["started", "llm.answered", "llm.answered",
+                                             "rejected"]
+    assert ("description_length: meta description has 179 characters; write 50 to 150"
+            in lines[-1]["error"])
+    assert "meta_description: 50~150자" in openai.requests[0].body["messages"][0]["content"]
+    assert YOAST["meta_description"] not in read_back(wordpress, post_id)[1]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from brokers.groups import GROUPS
+from pipeline.groups import GROUPS
 
 
 @pytest.mark.parametrize("group", list(GROUPS))

@@ -16,9 +16,9 @@ import pytest
 
 from actors.canary import DOCLOG_STREAM, MAX_RETRIES, canary_name
 from brokers.boot import producer_broker
-from brokers.groups import GROUPS
 from brokers.producer import send
 from devkit.supervise import GroupProcess
+from pipeline.groups import GROUPS
 from pipeline.settings import Settings
 from tests.helpers import Lines, read_stream
 

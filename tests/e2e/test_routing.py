@@ -9,10 +9,10 @@ import redis
 
 from actors.canary import canary_name
 from brokers.boot import producer_broker
-from brokers.groups import GROUPS
 from brokers.producer import send
 from devkit.supervise import GroupProcess
 from pipeline import names
+from pipeline.groups import GROUPS
 from pipeline.settings import Settings
 from tests.helpers import queued_ids, wait_replies
 

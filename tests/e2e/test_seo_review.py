@@ -16,7 +16,7 @@ from devkit.fakes import openai_server
 from devkit.fakes.openai_server import OpenAIFake
 from devkit.supervise import GroupProcess
 from devkit.wordpress import WordPressStandIn
-from pipeline.llm.request import normalise_tag
+from pipeline.text import normalise_tag
 from pipeline.wordpress.seo_meta import SEO_META_KEYS
 from tests.helpers import read_stream, run_atr
 

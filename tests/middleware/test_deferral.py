@@ -13,9 +13,9 @@ from dramatiq.brokers.redis import RedisBroker
 
 from actors.base import atr_actor
 from brokers.broker import build_broker
-from brokers.groups import get_group
 from brokers.producer import send
 from pipeline.errors import Deferred
+from pipeline.groups import get_group
 from pipeline.settings import Settings
 from tests.helpers import dead_letters, wait_lines
 

@@ -17,10 +17,10 @@ from dramatiq.middleware import Retries
 from actors.base import atr_actor
 from brokers.boot import producer_broker
 from brokers.broker import build_broker
-from brokers.groups import get_group
 from brokers.producer import send
 from middleware.doclog import Doclog, write_errors_key
 from pipeline import doclog
+from pipeline.groups import get_group
 from pipeline.settings import Settings
 from tests.helpers import Lines, ends_with, wait_lines
 

@@ -16,8 +16,8 @@ from dramatiq.brokers.redis import RedisBroker
 
 from brokers.boot import declare_group_actors, producer_broker
 from brokers.broker import build_broker
-from brokers.groups import get_group
 from middleware.heartbeat import Heartbeat, heartbeat_key
+from pipeline.groups import get_group
 from pipeline.settings import Settings
 
 KEY = heartbeat_key("worker2", socket.gethostname(), os.getpid())

@@ -17,9 +17,9 @@ from dramatiq.brokers.redis import RedisBroker
 
 from actors.base import atr_actor
 from brokers.broker import build_broker
-from brokers.groups import get_group
 from middleware.imagemagick import NeedsOptionError, parse_needs
 from pipeline.errors import ConfigError
+from pipeline.groups import get_group
 from pipeline.imagemagick import Need
 from pipeline.settings import Settings
 from tests.helpers import dead_letters, ends_with, read_stream, wait_lines
@@ -130,7 +130,7 @@ import logging, sys, time
 import dramatiq
 from actors.base import atr_actor
 from brokers.broker import build_broker
-from brokers.groups import get_group
+from pipeline.groups import get_group
 from pipeline.settings import Settings, process_environ
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -21,10 +21,10 @@ from dramatiq.brokers.redis import RedisBroker
 
 from brokers.boot import declare_group_actors, producer_broker
 from brokers.broker import build_broker
-from brokers.groups import get_group
 from brokers.producer import send
 from devkit.redis_server import free_port
 from middleware.metrics import MULTIPROC_VARIABLE, Metrics, prepare_directory
+from pipeline.groups import get_group
 from pipeline.settings import Settings
 from tests.helpers import wait_replies
 from tests.metrics_helpers import refused, value, wait_scrape
@@ -195,7 +195,7 @@ def test_importing_and_building_brokers_does_no_prometheus_work(tmp_path: Path) 
     code = (
         "import sys\n"
         "from brokers.broker import build_broker\n"
-        "from brokers.groups import get_group\n"
+        "from pipeline.groups import get_group\n"
         "from pipeline.settings import Settings\n"
         f"s = Settings.from_env({{'REDIS_URL': 'redis://127.0.0.1:1/0', "
         f"'ATR_METRICS_DIR': {str(tmp_path / 'm')!r}}})\n"

@@ -23,11 +23,11 @@ from dramatiq.middleware import Middleware, Retries, SkipMessage
 from actors import canary
 from actors.base import atr_actor
 from brokers.broker import build_broker
-from brokers.groups import get_group
 from brokers.producer import send
 from devkit.fakes.sentry_server import SentryIngest
 from middleware.doclog import Doclog
 from middleware.sentry import Sentry
+from pipeline.groups import get_group
 from pipeline.settings import Settings
 from tests.helpers import Lines, wait_lines
 

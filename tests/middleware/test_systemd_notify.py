@@ -12,8 +12,8 @@ from dramatiq.worker import Worker
 
 from brokers.boot import declare_group_actors
 from brokers.broker import build_broker
-from brokers.groups import get_group
 from middleware.systemd_notify import GroupBootState, SystemdNotify
+from pipeline.groups import get_group
 from pipeline.settings import Settings
 from tests.helpers import receive_notification
 

@@ -20,13 +20,13 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from brokers.boot import producer_broker
-from brokers.groups import get_group
 from brokers.producer import find_actor, send
 from devkit.redis_server import EmbeddedRedis
 from devkit.supervise import GroupProcess
 from middleware.heartbeat import heartbeat_key, heartbeat_pattern
 from ops.health import doclog_snapshot_key, over_key, run
 from ops.scheduler import heartbeat_key as scheduler_key
+from pipeline.groups import get_group
 from pipeline.health import Status
 from pipeline.settings import Settings
 from tests.helpers import assert_one_clear_line, dead_letters, run_atr
@@ -233,7 +233,7 @@ _SHORT_HEARTBEAT_WORKER = textwrap.dedent("""
     import dramatiq
     from brokers.boot import declare_group_actors
     from brokers.broker import build_broker
-    from brokers.groups import get_group
+    from pipeline.groups import get_group
     from middleware.heartbeat import Heartbeat
     from pipeline.settings import Settings
 

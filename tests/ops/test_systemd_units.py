@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from brokers.groups import GROUPS, WorkerGroup
+from pipeline.groups import GROUPS, WorkerGroup
 
 UNITS = Path(__file__).resolve().parents[2] / "ops" / "systemd"
 SRV = "/srv/atr-workers"

@@ -20,19 +20,13 @@ import pytest
 
 from pipeline.llm.errors import InvalidAnswer
 from pipeline.llm.offline import OfflineProvider
-from pipeline.llm.request import (
-    DESCRIPTION_MAX,
-    DESCRIPTION_MIN,
-    TAG_MAX,
-    TAGS_MAX,
-    TAGS_MIN,
-    TITLE_MAX,
-    SeoAnswer,
-    SeoRequest,
-    normalise_tag,
-    parse_answer,
-    plain_text,
-)
+from pipeline.llm.request import DEFAULT_BOUNDS, TAG_MAX, SeoAnswer, SeoRequest, parse_answer
+from pipeline.text import normalise_tag, plain_text
+
+#: A request that names no bounds is written within the quality guide's defaults.
+TAGS_MIN, TAGS_MAX = DEFAULT_BOUNDS.tags_min, DEFAULT_BOUNDS.tags_max
+DESCRIPTION_MIN, DESCRIPTION_MAX = DEFAULT_BOUNDS.desc_min, DEFAULT_BOUNDS.desc_max
+TITLE_MAX = DEFAULT_BOUNDS.title_max
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 POSTS: Final[list[dict[str, Any]]] = json.loads(

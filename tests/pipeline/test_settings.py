@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ConfigError
+from pipeline.groups import GROUPS, QueueWeight, WorkerGroup
 from pipeline.settings import (
     VARIABLES,
     Settings,
@@ -15,8 +16,9 @@ from pipeline.settings import (
     load_env_file,
     load_settings,
     redact_url,
+    variable_name,
+    variable_names,
 )
-from pipeline.settings_parsers import PARSERS
 
 MINIMAL = {"REDIS_URL": "redis://127.0.0.1:6379/0"}
 
@@ -35,12 +37,69 @@ def test_minimal_environment_gives_documented_defaults() -> None:
     assert settings.zone.key == "Asia/Seoul"
     assert settings.llm_provider == "offline"
     assert settings.bridge_base is None
-    assert settings.worker1_processes is None
+    assert settings.process_overrides["worker1"] is None
+    assert settings.metrics_ports == {"worker1": 9191, "worker2": 9192}
 
 
-def test_every_variable_has_a_parser_and_a_field() -> None:
-    assert {v.name for v in VARIABLES} == set(PARSERS)
+def test_every_field_is_one_declaration_with_its_parser() -> None:
     assert [v.field for v in VARIABLES] == [f.name for f in dataclasses.fields(Settings)]
+    assert all(callable(v.parse) and v.help for v in VARIABLES)
+    names = variable_names()
+    assert len(names) == len(set(names))
+    assert {"ATR_WORKER1_PROCESSES", "ATR_WORKER2_THREADS", "ATR_METRICS_WORKER2_PORT"} \
+        <= set(names)
+    assert variable_name("metrics_ports", "worker1") == "ATR_METRICS_WORKER1_PORT"
+    assert variable_name("tz") == "ATR_TZ"
+
+
+def test_per_group_values_are_a_mapping_over_the_group_table() -> None:
+    settings = Settings.from_env({**MINIMAL, "ATR_WORKER1_PROCESSES": "1",
+                                  "ATR_WORKER2_THREADS": "5", "ATR_METRICS_WORKER2_PORT": "0"})
+    assert settings.process_overrides == {"worker1": 1, "worker2": None}
+    assert settings.thread_overrides == {"worker1": None, "worker2": 5}
+    assert settings.metrics_ports == {"worker1": 9191, "worker2": None}
+    worker1 = settings.configured_group(GROUPS["worker1"])
+    assert (worker1.processes, worker1.threads) == (1, 6)
+    worker2 = settings.configured_group(GROUPS["worker2"])
+    assert (worker2.processes, worker2.threads) == (2, 5)
+    shown = settings.redacted()
+    assert (shown["ATR_WORKER1_PROCESSES"], shown["ATR_WORKER1_THREADS"]) == ("1", "")
+    assert shown["ATR_METRICS_WORKER1_PORT"] == "9191"
+    assert hash(settings) == hash(Settings.from_env({**MINIMAL, "ATR_WORKER1_PROCESSES": "1",
+                                                     "ATR_WORKER2_THREADS": "5",
+                                                     "ATR_METRICS_WORKER2_PORT": "0"}))
+
+
+def test_a_per_group_variable_of_a_group_not_in_the_table_names_the_groups() -> None:
+    message = settings_error({**MINIMAL, "ATR_WORKER3_PROCESSES": "2",
+                              "ATR_METRICS_WORKR1_PORT": "9300"})
+    assert ("ATR_METRICS_WORKR1_PORT is for worker group 'workr1', which the group table does "
+            "not have (did you mean worker1?); groups: worker1, worker2") in message
+    assert ("ATR_WORKER3_PROCESSES is for worker group 'worker3', which the group table does "
+            "not have (did you mean worker2?); groups: worker1, worker2") in message
+    assert "\n" not in message
+
+
+def test_a_bad_per_group_value_names_its_variable() -> None:
+    message = settings_error({**MINIMAL, "ATR_WORKER2_THREADS": "many"})
+    assert message == ("invalid settings: ATR_WORKER2_THREADS='many' is invalid: expected a "
+                       "whole number of threads from 1 to 256")
+
+
+def test_a_group_added_to_the_table_gets_its_overrides_and_metrics_port() -> None:
+    worker3 = WorkerGroup(name="worker3", role="test", instance_type="-",
+                          queues=(QueueWeight("extra", 1),), processes=1, threads=2,
+                          shutdown_timeout_s=10, actor_modules=(), metrics_port=9193)
+    table = {**GROUPS, "worker3": worker3}
+    settings = Settings.from_env({**MINIMAL, "ATR_WORKER3_THREADS": "4"}, table)
+    assert settings.configured_group(worker3).concurrency == 4
+    assert settings.metrics_ports["worker3"] == 9193
+    assert settings.redacted()["ATR_METRICS_WORKER3_PORT"] == "9193"
+    moved = Settings.from_env({**MINIMAL, "ATR_METRICS_WORKER3_PORT": "9300",
+                               "ATR_WORKER3_PROCESSES": "3"}, table)
+    assert moved.metrics_ports["worker3"] == 9300
+    assert moved.configured_group(worker3).processes == 3
+    assert "ATR_WORKER3_PROCESSES" in variable_names(table)
 
 
 def test_missing_redis_url_names_the_variable_and_an_example() -> None:
@@ -166,3 +225,8 @@ def test_doclog_location_needs_nothing_but_its_own_two_variables(tmp_path: Path)
         load_doclog_location({"ATR_DOCLOG_ROT": "/srv/logs"})
     with pytest.raises(ConfigError, match="ATR_TZ='Nowhere/City' is invalid"):
         load_doclog_location({"ATR_TZ": "Nowhere/City"})
+
+
+def test_a_misspelled_per_group_variable_still_gets_a_suggestion() -> None:
+    assert ("ATR_WORKER1_PROCESES is not a setting of atr-workers; did you mean "
+            "ATR_WORKER1_PROCESSES?") in settings_error({**MINIMAL, "ATR_WORKER1_PROCESES": "2"})

@@ -18,7 +18,7 @@ import pytest
 
 from devkit.wordpress import ADMIN, WordPressStandIn
 from pipeline.errors import ConfigError, PermanentError, TransientError
-from pipeline.llm.request import normalise_tag
+from pipeline.text import normalise_tag
 from pipeline.wordpress import (
     SEO_META_KEYS,
     Bridge,

@@ -223,7 +223,7 @@ def test_a_timeout_surfaces_as_an_httpx2_read_timeout(fake: GeminiFake) -> None:
 
 @pytest.mark.parametrize(("fault", "problem"), [
     ("invalid_json", "not JSON"),
-    ("schema_violation", "missing meta_description; 12 unique tags"),
+    ("schema_violation", "breaks the schema: missing meta_description"),
 ])
 def test_a_bad_answer_is_a_charged_200(fake: GeminiFake, fault: str, problem: str) -> None:
     fake.inject(fault)  # type: ignore[arg-type]

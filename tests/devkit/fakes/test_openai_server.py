@@ -323,7 +323,7 @@ def test_a_timeout_holds_the_request_past_the_client_timeout(fake: OpenAIFake) -
 
 @pytest.mark.parametrize(("fault", "problem"), [
     ("invalid_json", "not JSON"),
-    ("schema_violation", "missing meta_description; 12 unique tags"),
+    ("schema_violation", "breaks the schema: missing meta_description"),
 ])
 def test_a_bad_answer_is_a_charged_200(fake: OpenAIFake, fault: str, problem: str) -> None:
     fake.inject(fault, times=2)  # type: ignore[arg-type]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from brokers.groups import GROUPS, get_group, group_of_queue
 from pipeline import names
 from pipeline.errors import UnknownGroupError
+from pipeline.groups import GROUPS, get_group, group_of_queue
 
 
 def test_worker1_is_the_runbooks_sidekiq1() -> None:

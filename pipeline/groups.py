@@ -2,8 +2,12 @@
 
 The two entrypoints (``brokers.worker1`` / ``brokers.worker2``), ``atr worker``,
 ``atr workers``, the systemd units and the docs are derived from this table or
-checked against it by tests. This module imports no Dramatiq, so the CLI can
-print the table without booting a broker.
+checked against it by tests. It sits on the domain floor, beside the queue
+names, because every floor needs it: the settings check their per-group
+variables (``ATR_<GROUP>_PROCESSES``, ``ATR_METRICS_<GROUP>_PORT``, ...)
+against it, the middleware labels metrics and heartbeats with it, and the
+brokers and the CLI boot and print it. It imports nothing but the names and
+the errors, so the CLI can print the table without Dramatiq.
 
 Queue weights are the runbook's Sidekiq weights. Dramatiq has no weighted
 queues: every queue of a group gets its own consumer with a bounded prefetch,
@@ -22,9 +26,8 @@ from typing import Final
 
 from pipeline import names
 from pipeline.errors import UnknownGroupError
-from pipeline.settings import Settings
 
-__all__ = ["GROUPS", "QueueWeight", "WorkerGroup", "get_group", "group_of_queue", "shaped"]
+__all__ = ["GROUPS", "QueueWeight", "WorkerGroup", "get_group", "group_of_queue"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class WorkerGroup:
     shutdown_timeout_s: int
     #: Modules declaring this group's actors, imported by ``brokers.boot`` only.
     actor_modules: tuple[str, ...]
+    #: Default Prometheus port of the group (``ATR_METRICS_<GROUP>_PORT`` overrides it);
+    #: two groups on one host need different ports.
+    metrics_port: int
 
     @property
     def concurrency(self) -> int:
@@ -100,6 +106,7 @@ GROUPS: Final[Mapping[str, WorkerGroup]] = {
         threads=6,
         shutdown_timeout_s=120,
         actor_modules=("actors.high", "actors.images", "actors.llm", "actors.seo"),
+        metrics_port=9191,
     ),
     "worker2": WorkerGroup(
         name="worker2",
@@ -119,6 +126,7 @@ GROUPS: Final[Mapping[str, WorkerGroup]] = {
         threads=3,
         shutdown_timeout_s=60,
         actor_modules=("actors.doclog",),
+        metrics_port=9192,
     ),
 }
 
@@ -143,9 +151,3 @@ def group_of_queue(queue: str) -> WorkerGroup:
     raise UnknownGroupError(f"no worker group consumes queue {queue!r}; "
                             f"queues: {', '.join(names.ALL_QUEUES)}")
 
-
-def shaped(group: WorkerGroup, settings: Settings) -> WorkerGroup:
-    """The group as this host runs it: ``ATR_<GROUP>_PROCESSES`` / ``_THREADS`` applied."""
-    processes: int | None = getattr(settings, f"{group.name}_processes", None)
-    threads: int | None = getattr(settings, f"{group.name}_threads", None)
-    return group.with_shape(processes, threads)
