@@ -1,0 +1,237 @@
+"""GA4 page paths to WordPress posts: normalise, merge variants, map, and set aside the rest.
+
+One post shows up in GA4 under many paths: with tracking queries
+(``?utm_source=...``, ``?fbclid=...``), fragments (``#comments``), its Korean
+slug raw, percent-encoded in upper- or lower-case hex, decomposed (NFD, as
+macOS writes it), with or without the trailing ``/``, and by its short link
+``/?p=123``. :func:`normalise_paths` turns each into one canonical path:
+
+1. trim spaces; an empty value and ``(not set)`` become ``(not set)``,
+   ``(other)`` (rows GA4 grouped) stays ``(other)``: both are kept apart,
+   never merged into a post;
+2. a full URL (``Page location``) keeps only its path;
+3. ``?p=<id>`` / ``?page_id=<id>`` becomes ``/?p=<id>`` (the post of that id);
+   any other ``?query`` and every ``#fragment`` is dropped;
+4. percent-escapes are decoded as UTF-8 (``%ED%95%9C`` = ``%ed%95%9c`` = ``한``;
+   an escape that is not UTF-8 is left as it is), then NFC-normalised;
+5. lower-cased (WordPress slugs are lower-case and its lookup ignores case),
+   ``//`` collapsed, a leading ``/`` ensured, and a trailing ``/`` added unless
+   the last segment is a file name (``/ads.txt``).
+
+Normalisation runs once per distinct raw path, not per row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Final, Protocol
+from urllib.parse import unquote, urlsplit
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "NOT_SET",
+    "OTHER",
+    "PostIndex",
+    "PostLike",
+    "PostsPort",
+    "SitePost",
+    "classify_path",
+    "normalise_path",
+    "normalise_paths",
+]
+
+NOT_SET: Final = "(not set)"
+OTHER: Final = "(other)"
+_POST_ID: Final = re.compile(r"[?&](?:p|page_id)=(\d+)(?:&|#|$)")
+_QUERY_OR_FRAGMENT: Final = re.compile(r"[?#].*\Z", re.DOTALL)
+_SLASHES: Final = re.compile(r"/{2,}")
+_FILE_NAME: Final = re.compile(r"\.[A-Za-z0-9]{1,5}\Z")
+_DATE_ARCHIVE: Final = re.compile(r"^/\d{4}/(?:\d{2}/){0,2}$")
+#: Paths of WordPress listings and system pages, never a post.
+_ARCHIVE_PREFIXES: Final = ("/category/", "/tag/", "/author/", "/page/", "/search/", "/feed/",
+                            "/comments/", "/wp-admin/", "/wp-content/", "/wp-json/",
+                            "/wp-login.php")
+#: Suffixes a post's own path takes (AMP view, comment pages, its feed).
+_POST_SUFFIX: Final = re.compile(r"(?:amp/|feed/|comment-page-\d+/|page/\d+/|\d+/)\Z")
+
+
+class PostLike(Protocol):
+    """What the scoring needs of a post; ``date``/``modified`` in the site's time zone."""
+
+    @property
+    def id(self) -> int:
+        """The post id."""
+
+    @property
+    def slug(self) -> str:
+        """The slug as WordPress answers it (Korean slugs percent-encoded)."""
+
+    @property
+    def link(self) -> str:
+        """The permalink (a full URL)."""
+
+    @property
+    def date(self) -> dt.datetime:
+        """When it was published."""
+
+    @property
+    def modified(self) -> dt.datetime:
+        """When it was last changed."""
+
+    @property
+    def title(self) -> str:
+        """The title as plain text."""
+
+
+#: Where posts come from: a list, or a function called once per run (e.g. the bridge's listing).
+PostsPort = Iterable[PostLike] | Callable[[], Iterable[PostLike]]
+
+
+@dataclass(frozen=True)
+class SitePost:
+    """A post as scoring reads it; satisfies :class:`PostLike` (tests, the demo, fixtures)."""
+
+    id: int
+    slug: str
+    link: str
+    date: dt.datetime
+    modified: dt.datetime
+    title: str
+
+
+def normalise_path(raw: object) -> str:
+    """The canonical form of one GA4 path (see the module docstring)."""
+    return str(normalise_paths(np.array([raw], dtype=object))[0])
+
+
+def normalise_paths(raw: np.ndarray) -> np.ndarray:
+    """Canonical forms of ``raw`` paths (object array of str), element by element.
+
+    Call it on distinct values (``pd.factorize``); each step touches only the
+    values that need it.
+    """
+    s = pd.Series(raw, dtype=object).fillna("").astype(str).str.strip()
+    lowered = s.str.lower()
+    special = (lowered == "") | (lowered == NOT_SET) | (lowered == OTHER)
+    out = s.copy()
+    work = s[~special]
+    url = work.str.contains("://", regex=False)
+    if url.any():
+        work = work.copy()
+        work[url] = work[url].map(_url_path)
+    has_query = work.str.contains("?", regex=False) | work.str.contains("#", regex=False)
+    if has_query.any():
+        work = work.copy()
+        work[has_query] = work[has_query].map(_strip_query)
+    encoded = work.str.contains("%", regex=False)
+    if encoded.any():
+        work = work.copy()
+        work[encoded] = work[encoded].map(_unquote)
+    work = work.str.lower()
+    wide = ~work.map(str.isascii).astype(bool)
+    if wide.any():
+        work = work.copy()
+        work[wide] = work[wide].map(lambda p: unicodedata.normalize("NFC", p))
+    doubled = work.str.contains("//", regex=False)
+    if doubled.any():
+        work = work.copy()
+        work[doubled] = work[doubled].str.replace(_SLASHES, "/", regex=True)
+    no_lead = ~work.str.startswith("/")
+    if no_lead.any():
+        work = work.copy()
+        work[no_lead] = "/" + work[no_lead]
+    no_trail = ~work.str.endswith("/") & ~work.str.startswith("/?p=")
+    if no_trail.any():
+        files = work[no_trail].str.contains(_FILE_NAME, regex=True)
+        add = no_trail.copy()
+        add[no_trail] = ~files
+        work = work.copy()
+        work[add] = work[add] + "/"
+    out[~special] = work
+    out[special] = np.where(lowered[special] == OTHER, OTHER, NOT_SET)
+    return out.to_numpy(dtype=object)
+
+
+def _url_path(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def _strip_query(path: str) -> str:
+    match = _POST_ID.search(path)
+    if match is not None and path.split("?", 1)[0] in ("", "/"):
+        return f"/?p={int(match[1])}"
+    return _QUERY_OR_FRAGMENT.sub("", path)
+
+
+def _unquote(path: str) -> str:
+    try:
+        return unquote(path, errors="strict")
+    except UnicodeDecodeError:
+        return path
+
+
+def classify_path(path: str, page_paths: frozenset[str]) -> str:
+    """Why a canonical path that matched no post is not a post.
+
+    ``not_set`` / ``other`` (GA4's own rows), ``home``, ``archive`` (category,
+    tag, author, date and search listings, feeds, wp-admin), ``page`` (one of
+    ``page_paths``: the site's static pages) or ``no_post`` (nothing on the
+    site has this path: a deleted post, a typo, an old permalink).
+    """
+    if path == NOT_SET:
+        return "not_set"
+    if path == OTHER:
+        return "other"
+    if path == "/":
+        return "home"
+    if path.startswith(_ARCHIVE_PREFIXES) or _DATE_ARCHIVE.match(path) or path.startswith("/?s="):
+        return "archive"
+    if path in page_paths:
+        return "page"
+    return "no_post"
+
+
+class PostIndex:
+    """Looks canonical paths up among the site's posts (built once per run)."""
+
+    def __init__(self, posts: Iterable[PostLike]) -> None:
+        self.posts: dict[int, PostLike] = {}
+        self._by_path: dict[str, int] = {}
+        self._by_slug: dict[str, int] = {}
+        listed = list(posts)
+        links = normalise_paths(np.array([p.link for p in listed], dtype=object))
+        slugs = normalise_paths(np.array([p.slug for p in listed], dtype=object))
+        for post, link, slug in zip(listed, links, slugs, strict=True):
+            self.posts[post.id] = post
+            self._by_path.setdefault(str(link), post.id)
+            self._by_slug.setdefault(str(slug).strip("/"), post.id)
+
+    def find(self, path: str) -> int | None:
+        """The post id of a canonical path, or None.
+
+        Tried in order: the permalink's path; ``/?p=<id>``; the same without
+        a post's own suffix (``amp/``, ``feed/``, ``comment-page-2/``, ``2/``);
+        the last segment as a slug (a post whose permalink structure changed).
+        """
+        found = self._by_path.get(path)
+        if found is not None:
+            return found
+        if path.startswith("/?p="):
+            post_id = int(path[4:].rstrip("/"))
+            return post_id if post_id in self.posts else None
+        if path in ("/", NOT_SET, OTHER) or path.startswith(_ARCHIVE_PREFIXES):
+            return None
+        trimmed = _POST_SUFFIX.sub("", path)
+        if trimmed != path and trimmed != "/":
+            found = self._by_path.get(trimmed)
+            if found is not None:
+                return found
+        segments = [s for s in trimmed.split("/") if s]
+        return self._by_slug.get(segments[-1]) if segments else None
