@@ -190,17 +190,27 @@ def _decode(data: bytes, path: Path) -> str:
 
 
 def _pieces(text: str) -> Iterator[tuple[int, str]]:
-    """(line number of the piece's first line, piece) for each comment line or table."""
+    """(line number of the piece's first line, piece) for each comment block or table."""
     start, line = 0, 1
     for match in _SEPARATOR.finditer(text):
-        piece = text[start:match.start()]
-        if piece.strip():
-            yield line, piece
-        line += piece.count("\n") + match.group().count("\n")
+        yield from _split_comments(line, text[start:match.start()])
+        line += text.count("\n", start, match.start()) + match.group().count("\n")
         start = match.end()
-    piece = text[start:]
-    if piece.strip():
+    yield from _split_comments(line, text[start:])
+
+
+def _split_comments(line: int, piece: str) -> Iterator[tuple[int, str]]:
+    """A piece, with its leading '#' lines apart from the table that follows them."""
+    if not piece.strip():
+        return
+    if not piece.startswith("#"):
         yield line, piece
+        return
+    lines = piece.split("\n")
+    body = next((i for i, text in enumerate(lines) if not text.startswith("#")), len(lines))
+    yield line, "\n".join(lines[:body])
+    if body < len(lines) and "\n".join(lines[body:]).strip():
+        yield line + body, "\n".join(lines[body:])
 
 
 def _read_header_comment(comment: str, header: _Header, path: Path) -> None:
@@ -235,6 +245,7 @@ def _read_csv(path: Path, text: str, period: Period | None) -> Export:
     header = _Header()
     seen: list[str] = []
     chosen: tuple[int, str, list[str], _Header] | None = None
+    chosen_rank = (0, 0)
     notes: list[str] = []
     for line, piece in _pieces(text):
         if piece.startswith("#"):
@@ -244,23 +255,28 @@ def _read_csv(path: Path, text: str, period: Period | None) -> Export:
         first = piece.split("\n", 1)[0].rstrip("\r")
         names = next(csv.reader([first]))
         canon = [canonical_header(n) for n in names]
-        label = ", ".join(n.strip() for n in names if n.strip())
+        label = repr(names[0].strip())
         if any(c in DATE_DIMENSIONS for c in canon):
-            seen.append(f"{label} (chart series)")
+            seen.append(f"a {label} chart")
             continue
-        path_index, _ = match_columns(names)
+        path_index, metrics = match_columns(names)
         if path_index is None:
-            seen.append(label)
+            seen.append(f"a {label} table")
             continue
-        if chosen is None:
-            chosen = (line, piece, names, _Header(**vars(header)))
+        # A bar chart of the top pages is a page table too: the report's own
+        # table is the one with the most metrics, then the most rows.
+        rank = (len(metrics), piece.count("\n"))
+        if chosen is None or rank > chosen_rank:
+            if chosen is not None:
+                notes.append(f"the page table at line {chosen[0]} was ignored (a chart)")
+            chosen, chosen_rank = (line, piece, names, _Header(**vars(header))), rank
         else:
-            notes.append(f"a second page table at line {line} was ignored")
+            notes.append(f"the page table at line {line} was ignored (a chart)")
     if chosen is None:
-        tables = "; ".join(f"[{s[:120]}]" for s in seen) or "no table at all"
+        tables = ", ".join(seen) or "no table at all"
         raise NotAPageReportError(
-            f"{path}: not a GA4 page report: no {_PAGE_LABEL} column (tables found: "
-            f"{tables}); {_HOW_TO_EXPORT}")
+            f"{path}: not a GA4 page report: no {_PAGE_LABEL} column (it has {tables}); "
+            f"nothing imported; {_HOW_TO_EXPORT}")
     line, piece, names, at = chosen
     table, available, totals = _table_from_csv(path, line, piece, names)
     own = Period(at.start, at.end) if at.start and at.end else None

@@ -18,11 +18,12 @@ an analyst can redo it by hand from the snapshot's columns):
    - ``engagement_s`` = engagement seconds / users (average engagement time
      per active user);
    - ``views_per_user`` = views / users;
-   - ``key_event_rate`` = (key_events + m x p0) / (views + m): the post's key
-     events per view shrunk toward the site rate p0 = sum(key_events) /
-     sum(views) over eligible posts, with m = ``key_event_prior_views``
-     (empirical-Bayes beta-binomial mean: a post with few views is pulled to
-     the site rate, a post with many keeps its own).
+   - ``key_events_per_1k`` = 1000 x (key_events + m x p0) / (views + m): the
+     post's key events per 1,000 views shrunk toward the site rate p0 =
+     sum(key_events) / sum(views) over eligible posts, with m =
+     ``key_event_prior_views`` (the empirical-Bayes beta-binomial mean: a post
+     with few views is pulled to the site rate, one with many keeps its own;
+     key events above views are counted as views).
    Values are rounded as the snapshot shows them (4 decimals) before ranking.
 4. **Standardised within the period.** Each component becomes a percentile
    among the eligible posts: pct = 100 x (below + equal / 2) / N (ties share
@@ -403,8 +404,8 @@ def _score(frame: pd.DataFrame, index: PostIndex, period: Period, components: tu
         "reach": np.round(np.log10(1.0 + per_day), 4),
         "engagement": np.round(np.where(users > 0, frame["engagement_total_s"] / safe_users, 0), 4),
         "views_per_user": np.round(np.where(users > 0, views / safe_users, 0.0), 4),
-        "key_events": np.round((key_events + m * p0) / (views + m), 4) if m + views.max(
-            initial=0) > 0 else np.zeros(len(ids)),
+        "key_events": np.round(1000.0 * (key_events + m * p0)
+                               / np.where(views + m > 0, views + m, 1.0), 4),
     }
     total_w = sum(config.weights[c] for c in components)
     weights = {c: (config.weights[c] / total_w if c in components else 0.0) for c in COMPONENTS}

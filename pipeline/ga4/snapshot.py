@@ -51,7 +51,7 @@ __all__ = [
 SNAPSHOT_DIR: Final = "ga4_scores"
 _PATHS_DIR: Final = "paths"
 _VALUE_COLUMNS: Final = {"reach": "reach", "engagement": "engagement_s",
-                         "views_per_user": "views_per_user", "key_events": "key_event_rate"}
+                         "views_per_user": "views_per_user", "key_events": "key_events_per_1k"}
 #: The snapshot's columns, in order.
 SNAPSHOT_COLUMNS: Final = (
     "post_id", "title", "path", "tier", "score", "rule", "previous_tier", "previous_score",
@@ -178,8 +178,8 @@ def read_snapshot(path: Path) -> PreviousSnapshot:
     if table.empty:
         return PreviousSnapshot(day, Period(day, day), {})
     try:
-        period = Period(dt.date.fromisoformat(table["period_start"].iat[0]),
-                        dt.date.fromisoformat(table["period_end"].iat[0]))
+        period = Period(dt.date.fromisoformat(str(table["period_start"].iat[0])),
+                        dt.date.fromisoformat(str(table["period_end"].iat[0])))
         posts = {int(pid): PreviousPost(tier, _float(score), float(vpd or 0))
                  for pid, tier, score, vpd in zip(table["post_id"], table["tier"],
                                                   table["score"], table["views_per_day"],
