@@ -455,7 +455,7 @@ def _score(frame: pd.DataFrame, index: PostIndex, period: Period, components: tu
     ranked = sorted((r for r in rows if r.score is not None),
                     key=lambda r: (-(r.score or 0.0), r.post_id))
     rest = sorted((r for r in rows if r.score is None), key=lambda r: (-r.views, r.post_id))
-    return tuple(ranked + rest), round(p0, 6), weights
+    return tuple(ranked + rest), p0, weights
 
 
 def _decay(share: float | None, change: float | None, config: Ga4Config) -> str:
