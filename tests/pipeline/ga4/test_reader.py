@@ -199,7 +199,7 @@ def test_no_period_anywhere_is_refused_and_a_file_name_or_argument_gives_one(
     named = write(tmp_path, text, "pages_20250101-20250131.csv")
     assert read_export(named).period == JANUARY
     assert read_export(write(tmp_path, text, "p.csv"), period=JANUARY).period == JANUARY
-    with pytest.raises(NoPeriodError, match="the file covers 2025-01-01..2025-01-31"):
+    with pytest.raises(NoPeriodError, match=r"the file covers 2025-01-01\.\.2025-01-31"):
         read_export(named, period=Period(dt.date(2025, 2, 1), dt.date(2025, 2, 28)))
 
 
