@@ -36,7 +36,8 @@ an analyst can redo it by hand from the snapshot's columns):
    change = score now - then. Severity is ``severe`` when the share is at
    or below ``decay_severe_reach`` or the score fell by
    ``decay_severe_drop`` or more, ``moderate`` and ``mild`` likewise, else
-   ``none``; ``decaying`` = moderate or severe.
+   ``none``; ``decaying`` = moderate or severe. A post that was
+   insufficient-data then has no baseline (decay left empty).
 7. **Tier**, the first rule that fires: ``new_post``, ``few_views`` ->
    insufficient-data; ``sliding`` (decaying and previously promote or keep)
    -> refresh; ``top_score`` (score >= promote_score) -> promote;
@@ -428,12 +429,14 @@ def _score(frame: pd.DataFrame, index: PostIndex, period: Period, components: tu
     for k, post_id in enumerate(ids):
         post = index.posts[int(post_id)]
         prev = before.posts.get(int(post_id)) if before else None
+        # A post that was too new or too little read then has no baseline to decay from.
+        baseline = prev if prev is not None and prev.tier != "insufficient-data" else None
         s = float(score[k]) if eligible[k] else None
-        share = (round(float(per_day[k]) / prev.views_per_day, 4)
-                 if prev is not None and prev.views_per_day > 0 else None)
+        share = (round(float(per_day[k]) / baseline.views_per_day, 4)
+                 if baseline is not None and baseline.views_per_day > 0 else None)
         change = round(s - prev.score, 2) if s is not None and prev and prev.score is not None \
             else None
-        decay = _decay(share, change, config) if prev is not None else ""
+        decay = _decay(share, change, config) if baseline is not None else ""
         tier, rule = _tier(s, bool(eligible[k]), int(age[k]), float(views[k]), decay, prev,
                            post.modified.date(), period, config)
         rows.append(ScoredPost(

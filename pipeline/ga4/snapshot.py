@@ -228,10 +228,13 @@ class SnapshotDir:
                 return read_snapshot(self.path(day))
         return None
 
-    def latest_in(self, year: int, month: int) -> dt.date | None:
-        """The newest snapshot day of a month, or None."""
-        days = [d for d in self.days() if (d.year, d.month) == (year, month)]
-        return days[-1] if days else None
+    def latest_for_month(self, year: int, month: int) -> dt.date | None:
+        """The newest snapshot whose period ends in that month (its day), or None."""
+        for day in reversed(self.days()):
+            end = self._period_end(self.path(day))
+            if end is not None and (end.year, end.month) == (year, month):
+                return day
+        return None
 
     @staticmethod
     def _period_end(path: Path) -> dt.date | None:
