@@ -49,7 +49,6 @@ __all__ = [
 NOT_SET: Final = "(not set)"
 OTHER: Final = "(other)"
 _POST_ID: Final = re.compile(r"[?&](?:p|page_id)=(\d+)(?:&|#|$)")
-_QUERY_OR_FRAGMENT: Final = re.compile(r"[?#].*\Z", re.DOTALL)
 _SLASHES: Final = re.compile(r"/{2,}")
 _FILE_NAME: Final = re.compile(r"\.[A-Za-z0-9]{1,5}\Z")
 _DATE_ARCHIVE: Final = re.compile(r"^/\d{4}/(?:\d{2}/){0,2}$")
@@ -111,70 +110,58 @@ def normalise_path(raw: object) -> str:
 
 
 def normalise_paths(raw: np.ndarray) -> np.ndarray:
-    """Canonical forms of ``raw`` paths (object array of str), element by element.
+    """Canonical forms of ``raw`` paths (object array), element by element.
 
-    Call it on distinct values (``pd.factorize``); each step touches only the
-    values that need it.
+    The query and fragment are cut first; the rest of the work is done once
+    per distinct remaining path (a million tracking-query variants of five
+    thousand posts are five thousand decodings, not a million).
     """
-    s = pd.Series(raw, dtype=object).fillna("").astype(str).str.strip()
-    lowered = s.str.lower()
-    special = (lowered == "") | (lowered == NOT_SET) | (lowered == OTHER)
-    out = s.copy()
-    work = s[~special]
-    url = work.str.contains("://", regex=False)
-    if url.any():
-        work = work.copy()
-        work[url] = work[url].map(_url_path)
-    has_query = work.str.contains("?", regex=False) | work.str.contains("#", regex=False)
-    if has_query.any():
-        work = work.copy()
-        work[has_query] = work[has_query].map(_strip_query)
-    encoded = work.str.contains("%", regex=False)
-    if encoded.any():
-        work = work.copy()
-        work[encoded] = work[encoded].map(_unquote)
-    work = work.str.lower()
-    wide = ~work.map(str.isascii).astype(bool)
-    if wide.any():
-        work = work.copy()
-        work[wide] = work[wide].map(lambda p: unicodedata.normalize("NFC", p))
-    doubled = work.str.contains("//", regex=False)
-    if doubled.any():
-        work = work.copy()
-        work[doubled] = work[doubled].str.replace(_SLASHES, "/", regex=True)
-    no_lead = ~work.str.startswith("/")
-    if no_lead.any():
-        work = work.copy()
-        work[no_lead] = "/" + work[no_lead]
-    no_trail = ~work.str.endswith("/") & ~work.str.startswith("/?p=")
-    if no_trail.any():
-        files = work[no_trail].str.contains(_FILE_NAME, regex=True)
-        add = no_trail.copy()
-        add[no_trail] = ~files
-        work = work.copy()
-        work[add] = work[add] + "/"
-    out[~special] = work
-    out[special] = np.where(lowered[special] == OTHER, OTHER, NOT_SET)
-    return out.to_numpy(dtype=object)
+    cut = np.fromiter((_cut(x) for x in raw), dtype=object, count=len(raw))
+    codes, uniques = pd.factorize(cut)
+    finished = np.fromiter((_finish(u) for u in uniques), dtype=object, count=len(uniques))
+    return finished[codes] if len(raw) else finished
 
 
-def _url_path(url: str) -> str:
-    parts = urlsplit(url)
-    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+def _cut(value: object) -> str:
+    """Steps 1-3 of the module docstring: trimmed, path only, ``?p=`` kept, query cut."""
+    text = value.strip() if isinstance(value, str) else ("" if value is None or value != value
+                                                         else str(value).strip())
+    if "://" in text:
+        parts = urlsplit(text)
+        text = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    query, fragment = text.find("?"), text.find("#")
+    if query < 0 and fragment < 0:
+        return text
+    if 0 <= query and (fragment < 0 or query < fragment) and text[:query] in ("", "/"):
+        match = _POST_ID.search(text)
+        if match is not None:
+            return f"/?p={int(match[1])}"
+    return text[:min(i for i in (query, fragment) if i >= 0)]
 
 
-def _strip_query(path: str) -> str:
-    match = _POST_ID.search(path)
-    if match is not None and path.split("?", 1)[0] in ("", "/"):
-        return f"/?p={int(match[1])}"
-    return _QUERY_OR_FRAGMENT.sub("", path)
-
-
-def _unquote(path: str) -> str:
-    try:
-        return unquote(path, errors="strict")
-    except UnicodeDecodeError:
-        return path
+def _finish(text: str) -> str:
+    """Steps 4-5 of the module docstring on a path without query or fragment."""
+    lowered = text.lower()
+    if lowered in ("", NOT_SET):
+        return NOT_SET
+    if lowered == OTHER:
+        return OTHER
+    if text.startswith("/?p="):
+        return text
+    if "%" in text:
+        try:
+            lowered = unquote(text, errors="strict").lower()
+        except UnicodeDecodeError:
+            pass
+    if not lowered.isascii():
+        lowered = unicodedata.normalize("NFC", lowered)
+    if "//" in lowered:
+        lowered = _SLASHES.sub("/", lowered)
+    if not lowered.startswith("/"):
+        lowered = "/" + lowered
+    if not lowered.endswith("/") and not _FILE_NAME.search(lowered):
+        lowered += "/"
+    return lowered
 
 
 def classify_path(path: str, page_paths: frozenset[str]) -> str:
@@ -203,6 +190,8 @@ class PostIndex:
 
     def __init__(self, posts: Iterable[PostLike]) -> None:
         self.posts: dict[int, PostLike] = {}
+        #: Each post's canonical permalink path.
+        self.paths: dict[int, str] = {}
         self._by_path: dict[str, int] = {}
         self._by_slug: dict[str, int] = {}
         listed = list(posts)
@@ -210,6 +199,7 @@ class PostIndex:
         slugs = normalise_paths(np.array([p.slug for p in listed], dtype=object))
         for post, link, slug in zip(listed, links, slugs, strict=True):
             self.posts[post.id] = post
+            self.paths.setdefault(post.id, str(link))
             self._by_path.setdefault(str(link), post.id)
             self._by_slug.setdefault(str(slug).strip("/"), post.id)
 

@@ -79,7 +79,7 @@ _HOW_TO_EXPORT: Final = ("in GA4 open Reports > Engagement > Pages and screens w
                          "then Share this report > Download File > Download CSV")
 # A piece ends at a blank line or where a '#' line starts (GA4 puts a comment
 # block between tables, sometimes without a blank line before it).
-_SEPARATOR: Final = re.compile(r"\r?\n(?:[ \t]*\r?\n)+|\r?\n(?=#)")
+_SEPARATOR: Final = re.compile(r"\n(?:[ \t]*\r?\n)+|\n(?=#)")
 _META: Final = {
     "start date": "start", "시작일": "start", "시작 날짜": "start",
     "end date": "end", "종료일": "end", "종료 날짜": "end",
@@ -302,7 +302,7 @@ def _table_from_csv(path: Path, line: int, piece: str, names: list[str]
     wanted = {"path": path_index, **metrics}
     try:
         raw = pd.read_csv(io.StringIO(piece), header=0, usecols=sorted(set(wanted.values())),
-                          dtype={names[path_index]: str}, thousands=",",
+                          dtype={names[path_index]: object}, thousands=",",
                           keep_default_na=False, na_values=[""], skipinitialspace=True)
     except (ValueError, pd.errors.ParserError) as exc:
         reason = " ".join(str(exc).split())[:200]
@@ -310,16 +310,18 @@ def _table_from_csv(path: Path, line: int, piece: str, names: list[str]
                                     f"({reason}); download the report again from GA4") from None
     columns = {field: raw.iloc[:, sorted(set(wanted.values())).index(i)]
                for field, i in wanted.items()}
-    paths = columns["path"]
-    first = paths.astype(object).where(paths.notna(), "").astype(str)
-    label = first.str.strip()
-    is_total = (label == "") | label.str.casefold().isin(TOTAL_LABELS)
+    first = columns["path"].to_numpy(dtype=object, na_value="")
+    # A path starts with '/' (or is '(not set)'): only other cells can be a totals row.
+    is_total = np.fromiter(
+        (not isinstance(v, str) or not v.strip()
+         or (v[:1] not in "/(" and v.strip().casefold() in TOTAL_LABELS) for v in first),
+        dtype=bool, count=len(first))
     totals = int(is_total.sum())
-    keep = ~is_total.to_numpy(dtype=bool)
+    keep = ~is_total
     # Line in the file of each kept row, for error messages (header is `line`).
     row_lines = np.flatnonzero(keep) + line + 1
     values = {f: _number(columns[f][keep], f, path, row_lines) for f in metrics}
-    table, available = _summable(first[keep].astype(str).to_numpy(), values)
+    table, available = _summable(first[keep], values)
     return table, available, totals
 
 
@@ -402,7 +404,7 @@ def _summable(paths: np.ndarray, values: dict[str, np.ndarray]
     if "key_events" in values:
         available.add("key_events")
     table = pd.DataFrame({
-        "path": pd.array(paths, dtype="str"),
+        "path": pd.Series(paths, dtype=object).astype(str).to_numpy(dtype=object),
         "views": views,
         "users": users if users is not None else zeros,
         "engagement_total_s": total_s if total_s is not None else zeros,

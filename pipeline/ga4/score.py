@@ -350,28 +350,24 @@ def _merges(raw_uniques: Any, raw_views: np.ndarray, post_of_raw: np.ndarray,
             canon_codes: np.ndarray, canon_uniques: Any, index: PostIndex
             ) -> tuple[MergedPath, ...]:
     """Every post (or unmatched path) that more than one raw path was merged into."""
-    groups = pd.DataFrame({
-        "raw": np.asarray(raw_uniques, dtype=object), "views": raw_views,
-        "key": np.where(post_of_raw >= 0, post_of_raw.astype(str),
-                        "path:" + pd.Series(canon_uniques, dtype=object)[canon_codes]
-                        .to_numpy(dtype=str)),
-    })
-    sizes = groups.groupby("key", sort=False)["raw"].transform("size")
-    multi = groups[sizes.to_numpy() > 1]
-    if multi.empty:
+    # One integer group per post, then one per unmatched canonical path.
+    offset = int(post_of_raw.max(initial=-1)) + 1
+    group = np.where(post_of_raw >= 0, post_of_raw, offset + canon_codes)
+    sizes = np.bincount(group)
+    multi = np.flatnonzero(sizes[group] > 1)
+    if not len(multi):
         return ()
-    multi = multi.sort_values(["key", "views", "raw"], ascending=[True, False, True],
-                              kind="mergesort")
+    order = multi[np.lexsort((-raw_views[multi], group[multi]))]
+    groups, starts = np.unique(group[order], return_index=True)
+    raw = np.asarray(raw_uniques, dtype=object)
     out = []
-    for key, group in multi.groupby("key", sort=True):
-        key = str(key)
-        post_id = None if key.startswith("path:") else int(key)
-        target = key[5:] if post_id is None else str(
-            normalise_paths(np.array([index.posts[post_id].link], dtype=object))[0])
-        top = tuple((str(r), float(v)) for r, v in
-                    zip(group["raw"][:_VARIANTS_KEPT], group["views"][:_VARIANTS_KEPT],
-                        strict=True))
-        out.append(MergedPath(target, post_id, float(group["views"].sum()), len(group), top))
+    for g, first in zip(groups.tolist(), starts.tolist(), strict=True):
+        members = order[first:first + int(sizes[g])]
+        post_id = g if g < offset else None
+        target = index.paths[g] if post_id is not None else str(canon_uniques[g - offset])
+        top = tuple((str(raw[m]), float(raw_views[m])) for m in members[:_VARIANTS_KEPT])
+        out.append(MergedPath(target, post_id, float(raw_views[members].sum()),
+                              len(members), top))
     return tuple(sorted(out, key=lambda m: (-m.views, m.target)))
 
 
@@ -441,7 +437,7 @@ def _score(frame: pd.DataFrame, index: PostIndex, period: Period, components: tu
                            post.modified.date(), period, config)
         rows.append(ScoredPost(
             post_id=int(post_id), title=post.title,
-            path=str(normalise_paths(np.array([post.link], dtype=object))[0]),
+            path=index.paths[int(post_id)],
             tier=tier, rule=rule, score=s, previous_tier=prev.tier if prev else "",
             previous_score=prev.score if prev else None, score_change=change,
             reach_share=share, decay=decay, decaying=decay in ("moderate", "severe"),
