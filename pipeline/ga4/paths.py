@@ -124,19 +124,24 @@ def normalise_paths(raw: np.ndarray) -> np.ndarray:
 
 def _cut(value: object) -> str:
     """Steps 1-3 of the module docstring: trimmed, path only, ``?p=`` kept, query cut."""
-    text = value.strip() if isinstance(value, str) else ("" if value is None or value != value
-                                                         else str(value).strip())
+    # Written for speed: it runs once per raw row of the export.
+    if not isinstance(value, str):
+        return "" if value is None or value != value else str(value).strip()
+    text = value.strip()
     if "://" in text:
         parts = urlsplit(text)
         text = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    query, fragment = text.find("?"), text.find("#")
-    if query < 0 and fragment < 0:
-        return text
-    if 0 <= query and (fragment < 0 or query < fragment) and text[:query] in ("", "/"):
+    query = text.find("?")
+    fragment = text.find("#")
+    if query < 0:
+        return text if fragment < 0 else text[:fragment]
+    if 0 <= fragment < query:
+        return text[:fragment]
+    if query <= 1 and text[:query] in ("", "/"):
         match = _POST_ID.search(text)
         if match is not None:
             return f"/?p={int(match[1])}"
-    return text[:min(i for i in (query, fragment) if i >= 0)]
+    return text[:query]
 
 
 def _finish(text: str) -> str:

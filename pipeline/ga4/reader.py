@@ -313,8 +313,9 @@ def _table_from_csv(path: Path, line: int, piece: str, names: list[str]
     first = columns["path"].to_numpy(dtype=object, na_value="")
     # A path starts with '/' (or is '(not set)'): only other cells can be a totals row.
     is_total = np.fromiter(
-        (not isinstance(v, str) or not v.strip()
-         or (v[:1] not in "/(" and v.strip().casefold() in TOTAL_LABELS) for v in first),
+        (not isinstance(v, str) or not v
+         or (v[0] not in "/(" and (not v.strip() or v.strip().casefold() in TOTAL_LABELS))
+         for v in first),
         dtype=bool, count=len(first))
     totals = int(is_total.sum())
     keep = ~is_total
