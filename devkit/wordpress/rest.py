@@ -29,10 +29,11 @@ from devkit.wordpress.store import (
     sanitize_text_field,
 )
 
-__all__ = ["Answer", "ApiError", "RestRoutes", "body_params", "int_param", "paginate",
-           "require_edit", "sorted_tag_ids"]
+__all__ = ["Answer", "ApiError", "RestRoutes", "body_params", "filter_fields", "int_param",
+           "paginate", "require_edit", "sorted_tag_ids"]
 
 _POST_ITEM: Final = re.compile(r"^/wp/v2/posts/(?P<id>\d+)/?$")
+_POSTS: Final = re.compile(r"^/wp/v2/posts/?$")
 _MEDIA_ITEM: Final = re.compile(r"^/wp/v2/media/(?P<id>\d+)/?$")
 _MEDIA: Final = re.compile(r"^/wp/v2/media/?$")
 _FILENAME: Final = re.compile(r'filename\s*=\s*"?(?P<name>[^";]+)"?', re.IGNORECASE)
@@ -74,9 +75,11 @@ class RestRoutes:
 
     @staticmethod
     def route_name(method: str, path: str) -> str:
-        """``posts.item``, ``media.item``, ``media.collection`` or ``unknown``."""
+        """The route name (``posts.item``, ``posts.collection``, ``media.item``...)."""
         if _POST_ITEM.match(path):
             return "posts.item"
+        if _POSTS.match(path):
+            return "posts.collection"
         if _MEDIA_ITEM.match(path):
             return "media.item"
         if _MEDIA.match(path):
@@ -103,6 +106,8 @@ class RestRoutes:
                 self._update_post(post, {**query, **body_params(headers, body)})
                 return 200, {}, post.as_json(site, edit=True,
                                              registered_meta=self._registered_meta)
+        elif _POSTS.match(path) and method == "GET":
+            return self._list_posts(query, site)
         elif m := _MEDIA_ITEM.match(path):
             item = self._media.get(int(m["id"]))
             if item is None:
@@ -193,6 +198,27 @@ class RestRoutes:
         shown, headers = paginate(found, query)
         return 200, headers, [m.as_json(site) for m in shown]
 
+    def _list_posts(self, query: dict[str, str], site: str) -> Answer:
+        """Published posts, newest first (or ``orderby=id``), paged as WordPress 6.1 pages.
+
+        A page past the last is 400 ``rest_post_invalid_page_number``, except
+        when there is no post at all (then ``[]`` and ``X-WP-TotalPages: 0``).
+        """
+        orderby, order = query.get("orderby", "date"), query.get("order", "desc")
+        if orderby not in ("date", "id") or order not in ("asc", "desc"):
+            raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): orderby, order")
+        found = [p for p in self._posts.values() if p.status == "publish"]
+        found.sort(key=lambda p: (p.date, p.id) if orderby == "date" else (p.id,),
+                   reverse=order == "desc")
+        shown, headers = paginate(found, query)
+        if not found:
+            headers["X-WP-TotalPages"] = "0"
+        elif int(query.get("page", "1")) > int(headers["X-WP-TotalPages"]):
+            raise ApiError(400, "rest_post_invalid_page_number",
+                           "The page number requested is larger than the number of pages "
+                           "available.")
+        return 200, headers, [p.as_json(site, edit=False) for p in shown]
+
     def _unique_filename(self, stem: str, ext: str) -> str:
         taken = {m.filename for m in self._media.values()}
         candidate, n = f"{stem}.{ext}", 1
@@ -225,6 +251,23 @@ def paginate(found: list[T], query: dict[str, str]) -> tuple[list[T], dict[str, 
     pages = max(1, -(-len(found) // per_page))
     return found[(page - 1) * per_page:page * per_page], \
         {"X-WP-Total": str(len(found)), "X-WP-TotalPages": str(pages)}
+
+
+def filter_fields(data: Any, fields: str) -> Any:
+    """An answer cut to ``_fields`` (``id,title.rendered``), as ``rest_filter_response_fields``."""
+    wanted = [f.strip() for f in fields.split(",") if f.strip()]
+    if isinstance(data, list):
+        return [filter_fields(item, fields) for item in data]
+    if not isinstance(data, dict):
+        return data
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        nested = [w.split(".", 1)[1] for w in wanted if w.startswith(key + ".")]
+        if key in wanted:
+            out[key] = value
+        elif nested and isinstance(value, dict):
+            out[key] = filter_fields(value, ",".join(nested))
+    return out
 
 
 def require_edit(user: User | None, code: str, message: str) -> None:

@@ -5,7 +5,8 @@ It listens on a free port of 127.0.0.1; its REST root is :attr:`WordPressStandIn
 (what ``BRIDGE_BASE`` is set to), and Application Passwords are HTTP Basic
 (:attr:`WordPressStandIn.token` is a valid ``BRIDGE_TOKEN``).
 
-Routes: ``GET|POST /wp/v2/posts/<id>``, ``GET|POST /wp/v2/media``,
+Routes: ``GET /wp/v2/posts`` (paged, ``_fields``), ``GET|POST /wp/v2/posts/<id>``,
+``GET|POST /wp/v2/media``,
 ``GET|POST /wp/v2/media/<id>``, ``GET|POST /wp/v2/tags``, ``GET /wp/v2/tags/<id>``
 and the uploaded files under ``/wp-content/uploads``. It fails the way
 WordPress does, including the silent ones: a JSON body without
@@ -43,7 +44,13 @@ from typing import Final
 from urllib.parse import parse_qs, urlsplit
 
 from devkit.http_server import LocalHTTPServer, QuietHandler
-from devkit.wordpress.rest import Answer, ApiError, RestRoutes, sorted_tag_ids
+from devkit.wordpress.rest import (
+    Answer,
+    ApiError,
+    RestRoutes,
+    filter_fields,
+    sorted_tag_ids,
+)
 from devkit.wordpress.store import (
     SEO_META_KEYS,
     Attachment,
@@ -63,8 +70,8 @@ READER: Final = User("reader", "zyxw VUTS rqpo NMLK jihg FEDC", can_edit=False)
 _REST_PREFIX: Final = "/wp-json"
 _UPLOADS: Final = re.compile(r"^/wp-content/uploads/\d{4}/\d{2}/(?P<file>[^/]+)$")
 #: Route names for :meth:`WordPressStandIn.fail_next` and :meth:`WordPressStandIn.requests_to`.
-ROUTES: Final = frozenset({"posts.item", "media.item", "media.collection", "tags.collection",
-                           "tags.item"})
+ROUTES: Final = frozenset({"posts.item", "posts.collection", "media.item", "media.collection",
+                           "tags.collection", "tags.item"})
 
 
 @dataclass
@@ -273,6 +280,8 @@ class WordPressStandIn(LocalHTTPServer):
                 raise _fault_error(fault, self.stopping)
             user = _authenticate(headers.get("authorization"))
             status, extra, data = self._dispatch(route, method, path, query, headers, body, user)
+            if query.get("_fields"):
+                data = filter_fields(data, query["_fields"])
             payload = json.dumps(data, ensure_ascii=False).encode()
             if fault is not None and fault.status == 0:
                 self.stopping.wait(fault.hang_s)

@@ -77,6 +77,9 @@ class Post:
     featured_media: int = 0
     tags: list[int] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    #: Site-local publish and last-change times, as WordPress answers them.
+    date: str = "2026-11-20T09:00:00"
+    modified: str = ""
 
     def as_json(self, site: str, *, edit: bool,
                 registered_meta: frozenset[str] | None = None) -> dict[str, Any]:
@@ -92,8 +95,9 @@ class Post:
             title["raw"] = self.title
             content["raw"] = self.content
         return {
-            "id": self.id, "date": "2026-11-20T09:00:00", "slug": self.slug,
-            "status": self.status, "type": "post", "link": f"{site}/{self.slug}/",
+            "id": self.id, "date": self.date, "modified": self.modified or self.date,
+            "slug": self.slug, "status": self.status, "type": "post",
+            "link": f"{site}/{self.slug}/",
             "title": title, "content": content, "featured_media": self.featured_media,
             "tags": list(self.tags), "categories": [1],
             # WordPress answers [] (not {}) while no meta key is registered for REST.

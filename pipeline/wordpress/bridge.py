@@ -96,6 +96,18 @@ class Bridge:
                 ) -> Any:
         """Send ``method route`` (``/wp/v2/...``) and return the parsed JSON answer.
 
+        See :meth:`request_with_headers` for the errors.
+        """
+        return self.request_with_headers(method, route, params=params, json=json, data=data,
+                                         headers=headers, expect=expect)[0]
+
+    def request_with_headers(self, method: str, route: str, *,
+                             params: Mapping[str, Any] | None = None, json: Any = None,
+                             data: bytes | None = None,
+                             headers: Mapping[str, str] | None = None,
+                             expect: tuple[int, ...] = (200,)) -> tuple[Any, Mapping[str, str]]:
+        """Like :meth:`request`, also returning the answer's headers (``X-WP-TotalPages``).
+
         Raises a permanent :class:`~pipeline.wordpress.errors.BridgeError` for
         4xx and malformed answers, :class:`BridgeUnavailableError` for 408,
         429, 5xx, timeouts and connection failures.
@@ -124,7 +136,7 @@ class Bridge:
             if response.status_code not in expect:
                 raise self._error(what, response)
             try:
-                return response.json()
+                return response.json(), response.headers
             except ValueError:
                 raise BridgeRequestError(
                     f"WordPress answered {what} with {response.status_code} but not JSON "

@@ -1,15 +1,25 @@
-"""Posts through the bridge: read one (edit context), set its featured image or tags, verify."""
+"""Posts through the bridge: read one (edit context), set its featured image or tags, verify;
+list every published post (for GA4 scoring)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from pipeline.wordpress.bridge import Bridge
 from pipeline.wordpress.errors import BridgeRequestError, WriteNotAppliedError
 
-__all__ = ["Post", "get_post", "post_route", "set_featured_media", "set_post_tags"]
+__all__ = ["LIST_PAGE_SIZE", "Post", "PostSummary", "get_post", "list_posts", "post_route",
+           "set_featured_media", "set_post_tags"]
+
+#: Posts per page of the listing: WordPress's maximum.
+LIST_PAGE_SIZE: Final = 100
+#: A site with more pages than this is refused rather than listed for an hour.
+_MAX_PAGES: Final = 1000
+_LIST_FIELDS: Final = "id,slug,link,date,modified,title"
 
 
 @dataclass(frozen=True)
@@ -97,3 +107,74 @@ def set_post_tags(bridge: Bridge, post_id: int, tag_ids: Iterable[int]) -> Post:
             f"WordPress accepted tags={ids} for post {post_id} but the post has "
             f"tags={list(post.tags)}: {'; '.join(why)}, or a plugin blocks the change")
     return post
+
+
+@dataclass(frozen=True)
+class PostSummary:
+    """A published post as the listing gives it; ``title`` is plain text (entities decoded).
+
+    ``date`` and ``modified`` are in the site's time zone, as WordPress answers them.
+    Satisfies :class:`pipeline.ga4.paths.PostLike`.
+    """
+
+    id: int
+    slug: str
+    link: str
+    date: dt.datetime
+    modified: dt.datetime
+    title: str
+
+    @classmethod
+    def from_json(cls, data: Any) -> PostSummary:
+        """Parse one item of ``/wp/v2/posts?_fields=id,slug,link,date,modified,title``."""
+        try:
+            title = data.get("title")
+            rendered = title.get("rendered", "") if isinstance(title, dict) else str(title or "")
+            return cls(id=int(data["id"]), slug=str(data.get("slug", "")),
+                       link=str(data["link"]), date=dt.datetime.fromisoformat(data["date"]),
+                       modified=dt.datetime.fromisoformat(data.get("modified") or data["date"]),
+                       title=html.unescape(str(rendered)))
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise BridgeRequestError(
+                f"WordPress listed a post without id/link/date ({exc!r}); check that BRIDGE_BASE "
+                "is the REST root of a WordPress site") from None
+
+
+def list_posts(bridge: Bridge) -> list[PostSummary]:
+    """Every published post, paging through ``GET /wp/v2/posts`` by ``X-WP-TotalPages``.
+
+    Pages are asked in id order so that a post published while we page
+    lands on the last page instead of shifting the others; a post seen twice
+    is kept once.
+    """
+    found: dict[int, PostSummary] = {}
+    page, pages = 1, 1
+    while page <= pages:
+        items, headers = bridge.request_with_headers(
+            "GET", "/wp/v2/posts",
+            params={"_fields": _LIST_FIELDS, "per_page": LIST_PAGE_SIZE, "page": page,
+                    "orderby": "id", "order": "asc"})
+        if page == 1:
+            pages = _total_pages(headers)
+        if not isinstance(items, list):
+            raise BridgeRequestError(f"WordPress answered GET /wp/v2/posts page {page} with "
+                                     f"{type(items).__name__}, not a list of posts")
+        for item in items:
+            post = PostSummary.from_json(item)
+            found.setdefault(post.id, post)
+        page += 1
+    return sorted(found.values(), key=lambda p: p.id)
+
+
+def _total_pages(headers: Any) -> int:
+    raw = headers.get("X-WP-TotalPages") if headers is not None else None
+    try:
+        pages = int(str(raw))
+    except (TypeError, ValueError):
+        raise BridgeRequestError(
+            f"WordPress answered GET /wp/v2/posts without a valid X-WP-TotalPages header "
+            f"({raw!r}); a proxy or plugin may strip it: let X-WP-* headers through") from None
+    if not 0 <= pages <= _MAX_PAGES:
+        raise BridgeRequestError(f"WordPress says X-WP-TotalPages={pages}: more than "
+                                 f"{_MAX_PAGES} pages of {LIST_PAGE_SIZE} posts is not supported")
+    return pages
