@@ -9,10 +9,11 @@ from urllib.parse import quote
 import pytest
 import requests
 
+from devkit.wordpress.standin import WordPressStandIn
+from devkit.wordpress.store import Post
 from pipeline.ga4 import score_files
 from pipeline.wordpress import Bridge, BridgeConfig, BridgeRequestError
 from pipeline.wordpress.posts import PostSummary, list_posts
-from tests.fakes.wordpress import Post, WordPressStandIn
 
 
 def many_posts(n: int) -> list[Post]:
