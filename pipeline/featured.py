@@ -1,15 +1,24 @@
 """Featured images: render a post's thumbnail, upload it once, make it the featured image.
 
-Idempotency is the point of this module. Every upload is named after the post
+Idempotency is the point of this module. Every upload is keyed by the post
 and a hash of everything that decides the pixels (title, background and font
-file contents, size, format, quality): ``atr-thumb-<post_id>-<key8>.jpg``.
-WordPress turns that ASCII file name into the attachment's slug, so before
-uploading we look the slug up (and an optional memo, a Redis marker written
-right after the upload) and reuse what is there. A retry after the upload,
-a redelivery after a crash, or a second message for the same post therefore
-finds the first upload and never makes a second media item. The same title
-and inputs give the same key, so the image is rendered only when an upload is
-really needed. A changed title gives a new key and a new image.
+file contents, size, format, quality): ``atr-thumb-<post_id>-<key8>``. The
+upload is attached to its post, titled and described by the post's title
+(what an editor sees in the Media Library, and the image's alt text), and
+carries the key three ways: as its slug (set explicitly), in its file name,
+and in its description. WordPress may rename the file (``...-1.jpg``) or
+suffix the slug when either is taken, so an earlier upload is looked up by
+searching the key (which matches the description whatever was renamed), after
+an optional memo (a Redis marker written right after the upload). A retry
+after the upload, a redelivery after a crash, or a second message for the
+same post therefore finds the first upload and never makes a second media
+item, even when the marker is gone. The same title and inputs give the same
+key, so the image is rendered only when an upload is really needed. A changed
+title gives a new key and a new image; once it is featured, the post's older
+uploads of ours are deleted, so a retitle leaves no orphan behind.
+
+Trashed, draft and password-protected posts are skipped with a reason
+(:mod:`pipeline.wordpress.eligibility`).
 
 This module imports no Dramatiq; the actors are in :mod:`actors.images`.
 """
@@ -18,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
@@ -29,12 +39,15 @@ from pipeline.thumbnails import ThumbSpec, render_thumbnail, write_atomic
 from pipeline.wordpress import (
     Bridge,
     Media,
+    delete_media,
     find_media_by_slug,
     get_media,
     get_post,
+    search_media,
     set_featured_media,
     upload_media,
 )
+from pipeline.wordpress.eligibility import skip_reason
 
 __all__ = [
     "MIME_TYPES",
@@ -68,7 +81,12 @@ class UploadMemo(Protocol):
 
 @dataclass(frozen=True)
 class FeaturedOutcome:
-    """What :func:`attach_featured_image` did (``action``): uploaded, reused, current, chosen."""
+    """What :func:`attach_featured_image` did (``action``).
+
+    ``uploaded``, ``reused`` (an earlier upload), ``current`` (already
+    featured), ``chosen`` (a person's image kept) or ``skipped`` (the post is
+    trashed, a draft or password-protected; ``media_id`` None).
+    """
 
     post_id: int
     action: str
@@ -123,13 +141,20 @@ def attach_featured_image(bridge: Bridge, post_id: int, spec: ThumbSpec, *, forc
     Without ``force``, a post already showing this thumbnail is left alone
     (``current``), and so is a featured image a person chose, i.e. one that
     is not an ``atr-thumb-<post_id>-*`` upload (``chosen``). ``force``
-    replaces either, still reusing an upload of the same thumbnail.
+    replaces either, still reusing an upload of the same thumbnail. A post
+    in the trash, a draft or a password-protected one is ``skipped``.
     """
     post = get_post(bridge, post_id)
     slug = thumb_slug(post_id, content_key(post.title, spec))
-    existing = _find_upload(bridge, slug, memo)
+    reason = skip_reason(post)
+    if reason is not None:
+        doclog.emit(doclog.EVENT_POST_SKIPPED, post_id=post_id, status=post.status,
+                    reason=reason)
+        return FeaturedOutcome(post_id, "skipped", None, slug)
+    existing = _find_upload(bridge, post_id, slug, memo)
     if not force and post.featured_media:
         if existing is not None and existing.id == post.featured_media:
+            _retire_older(bridge, post_id, keep=existing.id)
             return _kept(post_id, "current", existing.id, slug)
         if not _is_ours(bridge, post_id, post.featured_media):
             return _kept(post_id, "chosen", post.featured_media, slug)
@@ -139,7 +164,9 @@ def attach_featured_image(bridge: Bridge, post_id: int, spec: ThumbSpec, *, forc
         data = render_thumbnail(post.title, spec)
         doclog.emit(doclog.EVENT_THUMBNAIL_RENDERED, post_id=post_id, format=spec.fmt,
                     width=spec.width, height=spec.height, bytes=len(data))
-        media = upload_media(bridge, data, f"{slug}.{ext}", mime, alt_text=post.title)
+        media = upload_media(bridge, data, f"{slug}.{ext}", mime, alt_text=post.title,
+                             post=post_id, title=post.title, slug=slug,
+                             description=_description(slug))
         if memo is not None:
             memo.put(slug, media.id)
         doclog.emit(doclog.EVENT_THUMBNAIL_UPLOADED, post_id=post_id, media_id=media.id,
@@ -147,24 +174,60 @@ def attach_featured_image(bridge: Bridge, post_id: int, spec: ThumbSpec, *, forc
     set_featured_media(bridge, post_id, media.id)
     doclog.emit(doclog.EVENT_THUMBNAIL_FEATURED_SET, post_id=post_id, media_id=media.id,
                 previous=post.featured_media, reused=existing is not None)
+    _retire_older(bridge, post_id, keep=media.id)
     return FeaturedOutcome(post_id, "reused" if existing else "uploaded", media.id, slug)
 
 
-def _find_upload(bridge: Bridge, slug: str, memo: UploadMemo | None) -> Media | None:
-    """An earlier upload of ``slug``: by the memo first, then by WordPress's own slug lookup."""
+def _description(slug: str) -> str:
+    # The key in the description is what finds the upload again: WordPress
+    # searches descriptions, and never renames them.
+    return f"Featured image made by atr-workers from the post's title ({slug})."
+
+
+def _upload_key(media: Media, post_id: int) -> str | None:
+    """The ``atr-thumb-<post_id>-<key>`` an upload of ours carries, or None if it is not ours."""
+    pattern = re.compile(rf"({re.escape(SLUG_PREFIX)}-{post_id}-[0-9a-f]{{8}})(?:-\d+)?")
+    for name in (media.slug, media.file_stem):
+        found = pattern.fullmatch(name)
+        if found:
+            return found[1]
+    return None
+
+
+def _find_upload(bridge: Bridge, post_id: int, slug: str,
+                 memo: UploadMemo | None) -> Media | None:
+    """An earlier upload of ``slug``: by the memo first, then by searching WordPress for it.
+
+    The search matches the key in the description (and the title of uploads
+    made before uploads were titled after their post); the slug lookup finds
+    an upload whose description a person cleared.
+    """
     if memo is not None:
         remembered = memo.get(slug)
         # The memo can outlive the attachment (deleted in wp-admin): confirm it exists.
         found = get_media(bridge, remembered) if remembered is not None else None
         if found is not None:
             return found
+    ours = [m for m in search_media(bridge, slug) if _upload_key(m, post_id) == slug]
+    if ours:
+        # Oldest first: if a race ever made two, every caller settles on the same one.
+        return ours[0]
     return find_media_by_slug(bridge, slug)
+
+
+def _retire_older(bridge: Bridge, post_id: int, *, keep: int) -> None:
+    """Delete the post's other uploads of ours (older titles, duplicates); ``keep`` stays."""
+    for media in search_media(bridge, f"{SLUG_PREFIX}-{post_id}-"):
+        if media.id != keep and _upload_key(media, post_id) is not None \
+                and delete_media(bridge, media.id):
+            doclog.emit(doclog.EVENT_THUMBNAIL_RETIRED, post_id=post_id, media_id=media.id,
+                        slug=media.slug, kept=keep)
 
 
 def _is_ours(bridge: Bridge, post_id: int, media_id: int) -> bool:
     """Whether the post's current featured image is one of our uploads (or gone)."""
     current = get_media(bridge, media_id)
-    return current is None or current.slug.startswith(f"{SLUG_PREFIX}-{post_id}-")
+    return current is None or _upload_key(current, post_id) is not None
 
 
 def _kept(post_id: int, reason: str, media_id: int, slug: str) -> FeaturedOutcome:

@@ -119,6 +119,20 @@ class RestRoutes:
                              "Sorry, you are not allowed to edit this post.")
                 _update_media(item, {**query, **body_params(headers, body)})
                 return 200, {}, item.as_json(site)
+            if method == "DELETE":
+                require_edit(user, "rest_cannot_delete",
+                             "Sorry, you are not allowed to delete this post.")
+                if query.get("force") not in ("1", "true"):
+                    # No MEDIA_TRASH: WordPress deletes media for good or not at all.
+                    raise ApiError(501, "rest_trash_not_supported",
+                                   "The post does not support trashing. Set 'force=true' "
+                                   "to delete.")
+                previous = item.as_json(site)
+                del self._media[item.id]
+                for post in self._posts.values():
+                    if post.featured_media == item.id:
+                        post.featured_media = 0
+                return 200, {}, {"deleted": True, "previous": previous}
         elif _MEDIA.match(path):
             if method == "GET":
                 return self._list_media(query, site)
@@ -179,9 +193,12 @@ class RestRoutes:
             raise ApiError(500, "rest_upload_sideload_error",
                            "Sorry, you are not allowed to upload this file type.")
         filename = self._unique_filename(stem, ext.lower())
-        title = filename.rsplit(".", 1)[0]
-        item = Attachment(id=next(self._ids), slug=self._unique_slug(encode_slug(title)),
-                          title=query.get("title") or title, filename=filename,
+        title = query.get("title") or filename.rsplit(".", 1)[0]
+        # Without a slug WordPress derives it from the title (a Korean title
+        # gives a percent-encoded one); a slug that is taken gets -2, -3...
+        slug = encode_slug(query.get("slug") or title)
+        item = Attachment(id=next(self._ids), slug=self._unique_slug(slug),
+                          title=title, filename=filename,
                           mime_type=mime, data=body, width=size[0], height=size[1])
         _update_media(item, query)
         self._media[item.id] = item
@@ -193,8 +210,15 @@ class RestRoutes:
             slugs = {s.strip() for s in query["slug"].split(",")}
             found = [m for m in found if m.slug in slugs]
         if query.get("search"):
+            # WordPress searches the title, the caption and the description.
             needle = query["search"].lower()
-            found = [m for m in found if needle in m.title.lower()]
+            found = [m for m in found
+                     if needle in m.title.lower() or needle in m.description.lower()]
+        if query.get("parent"):
+            parents = {int_param(p, "parent") for p in query["parent"].split(",")}
+            found = [m for m in found if (m.post or 0) in parents]
+        if query.get("orderby", "date") == "id":
+            found.sort(key=lambda m: m.id, reverse=query.get("order", "desc") == "desc")
         shown, headers = paginate(found, query)
         return 200, headers, [m.as_json(site) for m in shown]
 
@@ -301,6 +325,10 @@ def _update_media(item: Attachment, params: dict[str, Any]) -> None:
         item.title = str(title.get("raw", "") if isinstance(title, dict) else title)
     if "post" in params:
         item.post = int_param(params["post"], "post") or None
+    if "description" in params:
+        description = params["description"]
+        item.description = str(description.get("raw", "") if isinstance(description, dict)
+                               else description)
 
 
 def int_param(value: Any, name: str) -> int:

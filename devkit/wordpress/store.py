@@ -135,6 +135,7 @@ class Attachment:
     height: int | None
     alt_text: str = ""
     post: int | None = None
+    description: str = ""
 
     def source_url(self, site: str) -> str:
         """Where WordPress would serve the file."""
@@ -151,6 +152,7 @@ class Attachment:
             "id": self.id, "date": "2026-11-20T09:00:00", "slug": self.slug,
             "status": "inherit", "type": "attachment", "link": f"{site}/{self.slug}/",
             "title": {"rendered": render_title(self.title)}, "alt_text": self.alt_text,
+            "description": {"rendered": _autop(self.description)},
             "media_type": "image", "mime_type": self.mime_type, "post": self.post,
             "source_url": self.source_url(site), "media_details": details,
         }

@@ -28,6 +28,11 @@ write with :func:`pipeline.doclog.emit`; each is a constant below.
 ``thumbnail.featured_kept`` fi_pipeline changed nothing: ``reason`` is ``current``
                             (already featured) or ``chosen`` (an image a person
                             chose; ``force`` replaces it)
+``thumbnail.retired``       an earlier upload of ours for the post (an older title,
+                            or a duplicate) was deleted: ``post_id``, ``media_id``,
+                            ``slug``, ``kept`` (the featured one)
+``post.skipped``            the job left the post alone: ``post_id``, ``status``,
+                            ``reason`` (in the trash, a draft, password-protected)
 ``llm.answered``            a provider's answer passed the schema: ``provider``,
                             ``model``, ``call`` (1 = first call to it),
                             ``fallback`` (not the first provider), ``tokens``
@@ -63,6 +68,7 @@ __all__ = [
     "EVENT_LLM_CALL_FAILED",
     "EVENT_LLM_EXHAUSTED",
     "EVENT_LLM_RATE_LIMITED",
+    "EVENT_POST_SKIPPED",
     "EVENT_REJECTED",
     "EVENT_SEO_APPLIED",
     "EVENT_SEO_PROPOSED",
@@ -72,6 +78,7 @@ __all__ = [
     "EVENT_THUMBNAIL_FEATURED_KEPT",
     "EVENT_THUMBNAIL_FEATURED_SET",
     "EVENT_THUMBNAIL_RENDERED",
+    "EVENT_THUMBNAIL_RETIRED",
     "EVENT_THUMBNAIL_UPLOADED",
     "FIXED_KEYS",
     "LIFECYCLE_EVENTS",
@@ -92,6 +99,8 @@ EVENT_THUMBNAIL_RENDERED: Final = "thumbnail.rendered"
 EVENT_THUMBNAIL_UPLOADED: Final = "thumbnail.uploaded"
 EVENT_THUMBNAIL_FEATURED_SET: Final = "thumbnail.featured_set"
 EVENT_THUMBNAIL_FEATURED_KEPT: Final = "thumbnail.featured_kept"
+EVENT_THUMBNAIL_RETIRED: Final = "thumbnail.retired"
+EVENT_POST_SKIPPED: Final = "post.skipped"
 EVENT_LLM_ANSWERED: Final = "llm.answered"
 EVENT_LLM_CALL_FAILED: Final = "llm.call_failed"
 EVENT_LLM_RATE_LIMITED: Final = "llm.rate_limited"

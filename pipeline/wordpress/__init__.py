@@ -22,8 +22,10 @@ from pipeline.wordpress.errors import (
 from pipeline.wordpress.media import (
     MEDIA_ROUTE,
     Media,
+    delete_media,
     find_media_by_slug,
     get_media,
+    search_media,
     upload_media,
 )
 from pipeline.wordpress.posts import Post, get_post, post_route, set_featured_media, set_post_tags
@@ -70,6 +72,7 @@ __all__ = [
     "Tag",
     "TagLock",
     "WriteNotAppliedError",
+    "delete_media",
     "ensure_tag",
     "ensure_tags",
     "find_media_by_slug",
@@ -80,6 +83,7 @@ __all__ = [
     "get_tags",
     "post_route",
     "read_seo_fields",
+    "search_media",
     "seo_meta_keys",
     "set_featured_media",
     "set_post_tags",

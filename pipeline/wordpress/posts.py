@@ -35,6 +35,8 @@ class Post:
     tags: tuple[int, ...]
     #: Registered meta; WordPress answers ``[]`` when none is registered: kept as ``{}``.
     meta: dict[str, Any]
+    #: The post's password ("" when it is not password-protected).
+    password: str = ""
 
     @classmethod
     def from_json(cls, data: Any) -> Post:
@@ -46,7 +48,8 @@ class Post:
                        status=str(data.get("status", "")),
                        featured_media=int(data.get("featured_media") or 0),
                        tags=tuple(int(t) for t in data.get("tags") or ()),
-                       meta=dict(meta) if isinstance(meta, dict) else {})
+                       meta=dict(meta) if isinstance(meta, dict) else {},
+                       password=str(data.get("password") or ""))
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise BridgeRequestError(
                 f"WordPress answered a post without the edit-context fields ({exc!r}); the "

@@ -8,15 +8,26 @@ their own posts, so they never depend on each other's leftovers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, Final
 
+import dramatiq
 import pytest
+from dramatiq.brokers.redis import RedisBroker
 
+from brokers.boot import producer_broker
+from brokers.producer import send
 from devkit.real_wordpress import RealWordPress
+from pipeline.groups import get_group
+from pipeline.settings import Settings
 from tests.acceptance.rest import Rest
+from tests.helpers import Lines, wait_lines
 
-MU_PLUGIN = Path(__file__).parents[2] / "ops" / "wordpress" / "atr-seo-meta.php"
+ROOT: Final = Path(__file__).parents[2]
+MU_PLUGIN: Final = ROOT / "ops" / "wordpress" / "atr-seo-meta.php"
+#: Retries a few hundred milliseconds apart: a test waits for the end, not for back-off.
+FAST_RETRY: Final = {"min_backoff": 100, "max_backoff": 200}
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +48,35 @@ def admin(real_wordpress: RealWordPress) -> Iterator[Rest]:
 def editor_token(real_wordpress: RealWordPress) -> str:
     """``BRIDGE_TOKEN`` of the editor, the role the runbook asks for."""
     return real_wordpress.users["editor"].token
+
+
+@pytest.fixture
+def run_worker() -> Iterator[Callable[[dict[str, str]], RedisBroker]]:
+    """Start an in-process Dramatiq worker on worker1's queues with a settings env."""
+    started: list[tuple[dramatiq.Worker, RedisBroker]] = []
+
+    def start(env: dict[str, str]) -> RedisBroker:
+        broker = producer_broker(Settings.from_env(env))
+        worker = dramatiq.Worker(broker, queues=set(get_group("worker1").queue_names),
+                                 worker_threads=2, worker_timeout=100)
+        worker.start()
+        started.append((worker, broker))
+        return broker
+
+    yield start
+    for worker, broker in started:
+        worker.stop()
+        broker.close()
+
+
+def run_job(broker: RedisBroker, root: Path, actor: str, payload: dict[str, Any],
+            timeout: float = 60) -> Lines:
+    """Send one message and wait for its end; its doclog lines."""
+    message = send(broker, actor, payload, options=FAST_RETRY)
+
+    def done(lines: Lines) -> bool:
+        return any(ln["message_id"] == message.message_id and ln["event"] in
+                   ("succeeded", "rejected", "dead") for ln in lines)
+
+    lines = wait_lines(root, actor, done, timeout=timeout)
+    return [ln for ln in lines if ln["message_id"] == message.message_id]
