@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 __all__ = ["REDACTED", "Redactor", "is_secret_key"]
@@ -36,9 +36,30 @@ _SECRET_KEY: Final = re.compile(
 # Names that label a secret in text ("db_password=...", "X-Api-Key: ...").
 _KEY_WORDS: Final = r"[\w-]*?(?:passw(?:or)?d|passphrase|secret|api[_-]?key|_token)"
 _LABEL_SEP: Final = r"[\"']?\s*[:=]\s*"
+_PROSE_LABEL: Final = re.compile(r":\s+")
+_PROSE_WORD: Final = re.compile(r"[a-z]+")
+
+
+def _labelled_value(match: re.Match[str]) -> str:
+    """``label: value`` with the value hidden, unless it reads as prose.
+
+    An error message such as ``check BRIDGE_TOKEN: user 'bob' must exist``
+    names a setting (an upper-case variable name) and goes on in words: a
+    lowercase word after ``NAME: `` that is followed by more text is kept.
+    ``password: ...``, ``NAME=...`` and a value that ends the text are hidden
+    whatever they look like.
+    """
+    label, value, after = match[1], match[2], match[3]
+    cut = label.rfind(":")
+    if after and cut > 0 and label[:cut].isupper() and _PROSE_LABEL.fullmatch(label[cut:]) \
+            and _PROSE_WORD.fullmatch(value):
+        return match[0]
+    return f"{label}{REDACTED}"
+
+
 #: (pattern, replacement) applied in order; replacements keep the label, so a
 #: line still says what was there.
-_PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
+_PATTERNS: Final[tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]] = (
     # Authorization: Bearer abc / Basic dXNl... / a bare value, in headers or reprs.
     (re.compile(r"(?i)\b((?:proxy-)?authorization" + _LABEL_SEP + r"[\"']?)"
                 r"(?:(?:bearer|basic|token|digest)\s+)?[^\s\"',;}]+"),
@@ -49,9 +70,9 @@ _PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     # "password": "two words" -- a quoted value may hold spaces and escaped quotes.
     (re.compile(rf"(?i)(\b{_KEY_WORDS}{_LABEL_SEP})([\"'])(?:\\.|(?!\2).)*\2"),
      rf"\1\2{REDACTED}\2"),
-    # password=hunter2, up to a separator.
-    (re.compile(rf"(?i)(\b{_KEY_WORDS}{_LABEL_SEP})(?![\"'\s])[^\s&,;\"'}}]+"),
-     rf"\1{REDACTED}"),
+    # password=hunter2, up to a separator (see _labelled_value for prose).
+    (re.compile(rf"(?i)(\b{_KEY_WORDS}{_LABEL_SEP})((?![\"'\s])[^\s&,;\"'}}]+)(?=(\s?))"),
+     _labelled_value),
     # scheme://user:password@host
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/:@]*):[^\s/@]+@"), rf"\1:{REDACTED}@"),
 )

@@ -24,15 +24,19 @@ FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothicBold.ttf")
 Worker = Callable[[dict[str, str]], RedisBroker]
 
 
+def image_env(redis_url: str, tmp_path: Path, base: str, token: str) -> dict[str, str]:
+    """Settings of an image worker pointed at ``base`` with ``token``."""
+    return {"REDIS_URL": redis_url, "ATR_DOCLOG_ROOT": str(tmp_path / "logs"),
+            "ATR_BG_PATH": str(ROOT / "ops" / "assets" / "thumb-bg.jpg"),
+            "ATR_THUMB_FONT": str(FONT), "ATR_THUMB_OUT_DIR": str(tmp_path / "thumbs"),
+            "BRIDGE_BASE": base, "BRIDGE_TOKEN": token}
+
+
 @pytest.fixture
 def fi(run_worker: Worker, redis_url: str, tmp_path: Path, real_wordpress: RealWordPress,
        editor_token: str) -> Callable[..., Lines]:
     """Run fi_pipeline for a post on a worker pointed at real WordPress as the editor."""
-    broker = run_worker({
-        "REDIS_URL": redis_url, "ATR_DOCLOG_ROOT": str(tmp_path / "logs"),
-        "ATR_BG_PATH": str(ROOT / "ops" / "assets" / "thumb-bg.jpg"),
-        "ATR_THUMB_FONT": str(FONT), "ATR_THUMB_OUT_DIR": str(tmp_path / "thumbs"),
-        "BRIDGE_BASE": real_wordpress.rest_root, "BRIDGE_TOKEN": editor_token})
+    broker = run_worker(image_env(redis_url, tmp_path, real_wordpress.rest_root, editor_token))
 
     def run(post_id: int, **payload: Any) -> Lines:
         return run_job(broker, tmp_path / "logs", "fi_pipeline", {"post_id": post_id, **payload})

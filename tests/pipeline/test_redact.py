@@ -22,6 +22,8 @@ from pipeline.settings import Settings
     ('{"user": "bob", "password": "correct horse battery"}', "correct horse battery"),
     ("{'db_password': 'it\\'s a secret'}", "a secret"),
     ("DB_PASSWORD: swordfish", "swordfish"),
+    ("BRIDGE_TOKEN: hunter", "hunter"),
+    ("db_password: hunter two", "hunter"),
     ("x-goog-api-key: plain-looking-value", "plain-looking-value"),
     ("client_secret=cs_live_42 rest", "cs_live_42"),
     ("connect redis://:redispass@10.0.0.5:6379/0 refused", "redispass"),
@@ -39,6 +41,10 @@ def test_credential_shapes_are_redacted(text: str, secret: str) -> None:
     "서울 맛집 태그 5개를 제안했습니다",
     "RuntimeError: Retries exceeded for message 'abc'",
     "skipping basic checks",
+    # The bridge's 401 text names the setting, then the user, in words.
+    "check BRIDGE_TOKEN: user 'admin' must exist and the password must be one of its "
+    "Application Passwords",
+    "OPENAI_API_KEY: wrong key for this project",
 ])
 def test_ordinary_text_is_left_alone(text: str) -> None:
     assert Redactor().text(text) == text

@@ -1,0 +1,95 @@
+"""The SEO team's round trip against real WordPress 6.1.9: propose, review, approve.
+
+worker1's actors run on an in-process worker (real Dramatiq, the session's
+Redis) with the OpenAI fake as the model; the operator commands are the real
+``atr`` CLI. What is asserted is what WordPress stores: the post's tags (real
+terms, Korean slugs) and the Yoast meta the must-use plugin registers, read
+back over REST as the administrator.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from dramatiq.brokers.redis import RedisBroker
+
+from devkit.fakes import openai_server
+from devkit.fakes.openai_server import OpenAIFake
+from devkit.real_wordpress import RealWordPress
+from pipeline.text import normalise_tag
+from pipeline.wordpress.seo_meta import SEO_META_KEYS
+from tests.acceptance.conftest import run_job
+from tests.acceptance.rest import Rest
+from tests.helpers import Lines, run_atr, wait_lines
+
+YOAST = SEO_META_KEYS["yoast"]
+Worker = Callable[[dict[str, str]], RedisBroker]
+
+
+@pytest.fixture
+def openai(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIFake]:
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    with OpenAIFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def seo_env(worker_env: dict[str, str], real_wordpress: RealWordPress, editor_token: str,
+            openai: OpenAIFake) -> dict[str, str]:
+    """Settings of worker1 and of ``atr``: propose mode, Yoast, real WordPress as the editor."""
+    return {**worker_env, "NO_PROXY": "127.0.0.1,localhost",
+            "BRIDGE_BASE": real_wordpress.rest_root, "BRIDGE_TOKEN": editor_token,
+            "ATR_LLM_PROVIDER": "openai", "ATR_LLM_FALLBACK": "",
+            "OPENAI_API_KEY": openai_server.API_KEY, "OPENAI_BASE_URL": openai.base_url,
+            "ATR_SEO_MODE": "propose", "ATR_SEO_PLUGIN": "yoast",
+            "ATR_SEO_BANNED_WORDS": "none"}
+
+
+def test_propose_review_approve_writes_tags_and_yoast_meta(
+        run_worker: Worker, seo_env: dict[str, str], tmp_path: Path, admin: Rest) -> None:
+    post_id = admin.new_post(
+        "초보자를 위한 홈카페 원두 고르는 법",
+        "<p>원두는 로스팅 날짜가 가장 중요합니다. 볶은 지 2주 이내의 원두를 고르세요.</p>\n"
+        "<p>산미를 좋아한다면 에티오피아, 고소한 맛을 원한다면 브라질 원두가 무난합니다.</p>")
+    broker = run_worker(seo_env)
+    root = Path(seo_env["ATR_DOCLOG_ROOT"])
+    proposed_lines = run_job(broker, root, "seo_automation", {"post_id": post_id})
+    assert [ln["event"] for ln in proposed_lines] == ["started", "llm.answered",
+                                                      "seo.proposed", "succeeded"]
+    untouched = admin.ok("GET", f"/wp/v2/posts/{post_id}", params={"context": "edit"})
+    assert untouched["tags"] == [] and untouched["meta"][YOAST["meta_description"]] == ""
+
+    review = run_atr("seo", "review", env=seo_env, cwd=tmp_path)
+    assert review.returncode == 0, review.stderr
+    assert f"post {post_id}" in review.stdout and "atr seo approve" in review.stdout
+    proposals = {p["post_id"]: p for p in json.loads(
+        run_atr("seo", "review", "--json", env=seo_env, cwd=tmp_path).stdout)["proposals"]}
+    proposed = proposals[post_id]["proposed"]
+
+    approve = run_atr("seo", "approve", str(post_id), env=seo_env, cwd=tmp_path)
+    assert approve.returncode == 0, approve.stderr
+    applied = [ln for ln in run_job_end(root, "seo_apply") if ln["post_id"] == post_id]
+    assert [ln["event"] for ln in applied] == ["seo.applied"]
+
+    post = admin.ok("GET", f"/wp/v2/posts/{post_id}", params={"context": "edit"})
+    tags = admin.ok("GET", "/wp/v2/tags", params={"include": ",".join(map(str, post["tags"])),
+                                                  "per_page": 100})
+    assert {normalise_tag(t["name"]) for t in tags} == {normalise_tag(t)
+                                                        for t in proposed["tags"]}
+    assert all(t["slug"].startswith("%") or t["slug"].isascii() for t in tags)
+    meta = post["meta"]
+    assert meta[YOAST["focus_keyword"]] == proposed["focus_keyword"]
+    assert meta[YOAST["meta_description"]] == proposed["meta_description"]
+    assert meta[YOAST["seo_title"]] == proposed["seo_title"]
+    left = run_atr("seo", "review", env=seo_env, cwd=tmp_path)
+    assert f"post {post_id}" not in left.stdout
+
+
+def run_job_end(root: Path, stream: str) -> Lines:
+    """The domain lines of ``stream`` once a message of it has ended."""
+    lines = wait_lines(root, stream, lambda ls: any(
+        ln["event"] in ("succeeded", "rejected", "dead") for ln in ls), timeout=60)
+    return [ln for ln in lines if "." in str(ln["event"])]
