@@ -8,7 +8,11 @@ A post's ``tags`` are replaced as a whole; an id that is no tag is skipped
 without a word (WordPress 6.1's ``wp_set_object_terms`` skips a term id it
 cannot find) and the list is answered in tag-name order, as ``get_the_terms``
 gives it. Registered meta is sanitized with ``sanitize_text_field``, as
-``ops/wordpress/atr-seo-meta.php`` registers it; ``null`` deletes a key.
+``ops/wordpress/atr-seo-meta.php`` registers it; ``null`` deletes a key, a
+value that is no string is 400 ``rest_invalid_type``. ``featured_media`` set
+to a post that is not an attachment removes the featured image (0); set to
+an id that does not exist it is ignored. Every update bumps ``modified``, and
+``DELETE`` moves a post to the trash (``force=true`` deletes it).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ _POST_ITEM: Final = re.compile(r"^/wp/v2/posts/(?P<id>\d+)/?$")
 _POSTS: Final = re.compile(r"^/wp/v2/posts/?$")
 _MEDIA_ITEM: Final = re.compile(r"^/wp/v2/media/(?P<id>\d+)/?$")
 _MEDIA: Final = re.compile(r"^/wp/v2/media/?$")
+_USERS_ME: Final = re.compile(r"^/wp/v2/users/me/?$")
 _FILENAME: Final = re.compile(r'filename\s*=\s*"?(?P<name>[^";]+)"?', re.IGNORECASE)
 _EXTENSIONS: Final = {"image/jpeg": (".jpg", ".jpeg"), "image/webp": (".webp",),
                       "image/png": (".png",)}
@@ -48,17 +53,22 @@ class ApiError(Exception):
     """A WordPress REST error: HTTP status, ``code``, ``message`` and more ``data``."""
 
     def __init__(self, status: int, code: str, message: str,
-                 data: Mapping[str, Any] | None = None) -> None:
+                 data: Mapping[str, Any] | None = None, *,
+                 additional_data: list[dict[str, Any]] | None = None) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         self.data = dict(data or {})
+        self.additional_data = additional_data
 
     def body(self) -> dict[str, Any]:
-        """The JSON body WordPress answers with."""
-        return {"code": self.code, "message": self.message,
-                "data": {"status": self.status, **self.data}}
+        """The JSON body WordPress answers with (``additional_data`` when there is some)."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message,
+                                "data": {"status": self.status, **self.data}}
+        if self.additional_data is not None:
+            body["additional_data"] = self.additional_data
+        return body
 
 
 class RestRoutes:
@@ -84,6 +94,8 @@ class RestRoutes:
             return "media.item"
         if _MEDIA.match(path):
             return "media.collection"
+        if _USERS_ME.match(path):
+            return "users.me"
         return "unknown"
 
     def dispatch(self, method: str, path: str, query: dict[str, str], headers: dict[str, str],
@@ -104,10 +116,30 @@ class RestRoutes:
                 require_edit(user, "rest_cannot_edit",
                              "Sorry, you are not allowed to edit this post.")
                 self._update_post(post, {**query, **body_params(headers, body)})
+                post.touch()
+                return 200, {}, post.as_json(site, edit=True,
+                                             registered_meta=self._registered_meta)
+            if method == "DELETE":
+                require_edit(user, "rest_cannot_delete",
+                             "Sorry, you are not allowed to delete this post.")
+                if query.get("force") in ("1", "true"):
+                    previous = post.as_json(site, edit=True,
+                                            registered_meta=self._registered_meta)
+                    del self._posts[post.id]
+                    return 200, {}, {"deleted": True, "previous": previous}
+                if post.status == "trash":
+                    raise ApiError(410, "rest_already_trashed",
+                                   "The post has already been deleted.")
+                post.status = "trash"
+                post.touch()
                 return 200, {}, post.as_json(site, edit=True,
                                              registered_meta=self._registered_meta)
         elif _POSTS.match(path) and method == "GET":
             return self._list_posts(query, site)
+        elif _USERS_ME.match(path) and method == "GET":
+            if user is None:
+                raise ApiError(401, "rest_not_logged_in", "You are not currently logged in.")
+            return 200, {}, {"id": user.id, "name": user.login, "slug": user.login}
         elif m := _MEDIA_ITEM.match(path):
             item = self._media.get(int(m["id"]))
             if item is None:
@@ -144,11 +176,28 @@ class RestRoutes:
                        "No route was found matching the URL and request method.")
 
     def _update_post(self, post: Post, params: dict[str, Any]) -> None:
+        if isinstance(params.get("meta"), dict):
+            # Types are checked (400) before anything is written.
+            for key, value in params["meta"].items():
+                if key in self._registered_meta and value is not None \
+                        and not isinstance(value, str):
+                    raise ApiError(400, "rest_invalid_type",
+                                   f"meta.{key} is not of type string.",
+                                   additional_data=[{"param": f"meta.{key}"}])
         if "featured_media" in params:
             media_id = int_param(params["featured_media"], "featured_media")
-            # WordPress 6.1 answers 200 and keeps the old value for a missing attachment.
+            # WordPress 6.1 answers 200 and keeps the old value for a missing
+            # attachment, but a post that is no attachment removes the image.
             if media_id == 0 or media_id in self._media:
                 post.featured_media = media_id
+            elif media_id in self._posts:
+                post.featured_media = 0
+        for name in ("password", "status"):
+            if name in params:
+                setattr(post, name, str(params[name]))
+        if "excerpt" in params:
+            excerpt = params["excerpt"]
+            post.excerpt = str(excerpt.get("raw", "") if isinstance(excerpt, dict) else excerpt)
         if "title" in params:
             title = params["title"]
             post.title = str(title.get("raw", "") if isinstance(title, dict) else title)
@@ -163,8 +212,6 @@ class RestRoutes:
         if isinstance(params.get("meta"), dict):
             # Keys not registered with show_in_rest are dropped without a word.
             meta = {k: v for k, v in params["meta"].items() if k in self._registered_meta}
-            if any(v is not None and not isinstance(v, str) for v in meta.values()):
-                raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): meta")
             for key, value in meta.items():
                 if value is None:
                     post.meta.pop(key, None)

@@ -5,19 +5,24 @@ It listens on a free port of 127.0.0.1; its REST root is :attr:`WordPressStandIn
 (what ``BRIDGE_BASE`` is set to), and Application Passwords are HTTP Basic
 (:attr:`WordPressStandIn.token` is a valid ``BRIDGE_TOKEN``).
 
-Routes: ``GET /wp/v2/posts`` (paged, ``_fields``), ``GET|POST /wp/v2/posts/<id>``,
-``GET|POST /wp/v2/media``,
-``GET|POST /wp/v2/media/<id>``, ``GET|POST /wp/v2/tags``, ``GET /wp/v2/tags/<id>``
+Routes: ``GET /wp/v2/posts`` (paged, ``_fields``), ``GET|POST|DELETE /wp/v2/posts/<id>``,
+``GET|POST /wp/v2/media``, ``GET|POST|DELETE /wp/v2/media/<id>``,
+``GET|POST /wp/v2/tags``, ``GET /wp/v2/tags/<id>``, ``GET /wp/v2/users/me``
 and the uploaded files under ``/wp-content/uploads``. It fails the way
-WordPress does, including the silent ones: a JSON body without
-``Content-Type: application/json``, ``featured_media`` pointing at a missing
-attachment, a tag id that is no tag and a meta key not registered for REST
-all answer 200 and change nothing; a wrong password is 401
-``rest_not_logged_in``, a subscriber 403, a missing post 404
+WordPress 6.1.9 does (each difference a test compares with the real one,
+``tests/acceptance/test_standin_parity.py``), including the silent ones: a
+JSON body without ``Content-Type: application/json``, ``featured_media``
+pointing at a missing attachment, a tag id that is no tag and a meta key not
+registered for REST all answer 200 and change nothing. A wrong password is
+taken as no login at all: public reads answer 200 as for anyone, and what
+needs a login is 401 with that route's code (``rest_forbidden_context`` on
+``context=edit``, ``rest_cannot_edit`` on a write, ``rest_not_logged_in`` on
+``/users/me``). A subscriber gets 403, a missing post 404
 ``rest_post_invalid_id``, a non-ASCII upload filename 400, an existing tag
 name 400 ``term_exists``. With ``tag_create_race_s`` > 0, two concurrent
-creates of one tag name both succeed, the second as ``<slug>-2`` (see
-:mod:`devkit.wordpress.tags`).
+creates of one tag name both succeed (see :mod:`devkit.wordpress.tags`).
+:meth:`WordPressStandIn.database_outage` answers every REST request as
+WordPress does while MariaDB is down: 500 with an HTML page.
 
 By default the SEO meta keys that ``ops/wordpress/atr-seo-meta.php`` registers
 are registered (:data:`SEO_META_KEYS`); ``registered_meta=frozenset()`` is a
@@ -25,8 +30,9 @@ site without that must-use plugin.
 
 Tests inject faults per route (:meth:`WordPressStandIn.fail_next`,
 :meth:`WordPressStandIn.hang_next`), read every request in
-:attr:`WordPressStandIn.requests`, and play a person editing in WP admin
-with :meth:`WordPressStandIn.edit_post` and :meth:`WordPressStandIn.add_tag`.
+:attr:`WordPressStandIn.requests`, and play a person in WP admin with
+:meth:`WordPressStandIn.add_post`, :meth:`WordPressStandIn.edit_post` and
+:meth:`WordPressStandIn.add_tag`.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ from devkit.wordpress.store import (
     Post,
     Tag,
     User,
+    encode_slug,
     load_sample_posts,
 )
 from devkit.wordpress.tags import TagRoutes
@@ -65,13 +72,19 @@ __all__ = ["ADMIN", "READER", "ROUTES", "SEO_META_KEYS", "ApiError", "Fault", "R
            "WordPressStandIn"]
 
 #: The editor whose Application Password the workers use, and a read-only subscriber.
-ADMIN: Final = User("atr-bot", "abcd EFGH ijkl MNOP qrst UVWX")
-READER: Final = User("reader", "zyxw VUTS rqpo NMLK jihg FEDC", can_edit=False)
+ADMIN: Final = User("atr-bot", "abcd EFGH ijkl MNOP qrst UVWX", id=1)
+READER: Final = User("reader", "zyxw VUTS rqpo NMLK jihg FEDC", can_edit=False, id=2)
 _REST_PREFIX: Final = "/wp-json"
 _UPLOADS: Final = re.compile(r"^/wp-content/uploads/\d{4}/\d{2}/(?P<file>[^/]+)$")
 #: Route names for :meth:`WordPressStandIn.fail_next` and :meth:`WordPressStandIn.requests_to`.
 ROUTES: Final = frozenset({"posts.item", "posts.collection", "media.item", "media.collection",
-                           "tags.collection", "tags.item"})
+                           "tags.collection", "tags.item", "users.me"})
+#: What WordPress answers while its database is down (wp_die's page, abridged).
+_DATABASE_ERROR: Final = (
+    b"<!DOCTYPE html>\n<html dir='ltr'>\n<head>\n\t<meta http-equiv=\"Content-Type\" "
+    b"content=\"text/html; charset=UTF-8\" />\n\t<title>Database Error</title>\n</head>\n"
+    b"<body id=\"error-page\">\n\t<div class=\"wp-die-message\"><h1>Error establishing a "
+    b"database connection</h1></div></body>\n</html>\n")
 
 
 @dataclass
@@ -110,6 +123,7 @@ class _State:
     requests: list[RecordedRequest] = field(default_factory=list)
     # None lets one request through (``fail_next(skip=...)``).
     faults: dict[tuple[str, str], list[Fault | None]] = field(default_factory=dict)
+    database_down: bool = False
 
 
 class WordPressStandIn(LocalHTTPServer):
@@ -117,12 +131,14 @@ class WordPressStandIn(LocalHTTPServer):
 
     ``registered_meta``: the post meta keys registered for REST (None: the SEO
     keys of :data:`SEO_META_KEYS`); ``tag_create_race_s``: seconds a tag create
-    waits, unlocked, between its existence check and its insert (0: atomic).
+    waits, unlocked, between its existence check and its insert (0: atomic);
+    ``tag_race_outcome``: what two racing creates end in, ``"duplicate"`` or
+    ``"same"`` (see :mod:`devkit.wordpress.tags`).
     """
 
     def __init__(self, posts: list[Post] | None = None,
                  registered_meta: frozenset[str] | None = None, *,
-                 tag_create_race_s: float = 0.0) -> None:
+                 tag_create_race_s: float = 0.0, tag_race_outcome: str = "duplicate") -> None:
         if tag_create_race_s < 0:
             raise ValueError(f"tag_create_race_s={tag_create_race_s!r} must be >= 0 seconds")
         super().__init__(name="wp-standin")
@@ -136,7 +152,8 @@ class WordPressStandIn(LocalHTTPServer):
         self._routes = RestRoutes(self._state.posts, self._state.media, self._state.tags,
                                   self._ids, self._registered_meta)
         self._tag_routes = TagRoutes(self._state.tags, self._state.posts,
-                                     race_s=tag_create_race_s, stopping=self.stopping)
+                                     race_s=tag_create_race_s, stopping=self.stopping,
+                                     race_outcome=tag_race_outcome)
 
     def handler_class(self) -> type[BaseHTTPRequestHandler]:
         """The handler: every method and path to :meth:`handle`."""
@@ -178,9 +195,27 @@ class WordPressStandIn(LocalHTTPServer):
         with self._lock:
             return _copy(self._state.posts[post_id])
 
+    def add_post(self, title: str, content: str = "본문입니다.", *, status: str = "publish",
+                 password: str = "") -> Post:
+        """Write a new post as a person in WP admin would (no request); a copy of it."""
+        with self._lock:
+            post_id = next(self._ids)
+            post = Post(id=post_id, title=title, content=content,
+                        slug=encode_slug(title) or str(post_id), status=status,
+                        password=password)
+            post.touch()
+            self._state.posts[post_id] = post
+            return _copy(post)
+
+    def database_outage(self, down: bool = True) -> None:
+        """Answer every REST request as WordPress does without its database (500, HTML)."""
+        with self._lock:
+            self._state.database_down = down
+
     def edit_post(self, post_id: int, *, title: str | None = None, content: str | None = None,
                   status: str | None = None, tags: list[int] | None = None,
-                  meta: Mapping[str, str | None] | None = None) -> Post:
+                  meta: Mapping[str, str | None] | None = None,
+                  password: str | None = None) -> Post:
         """Change a post as a person in WP admin would (no request, nothing recorded).
 
         ``tags`` replaces the list (every id must be a tag: ValueError otherwise);
@@ -197,6 +232,8 @@ class WordPressStandIn(LocalHTTPServer):
             post.title = post.title if title is None else title
             post.content = post.content if content is None else content
             post.status = post.status if status is None else status
+            post.password = post.password if password is None else password
+            post.touch()
             for key, value in (meta or {}).items():
                 if value is None:
                     post.meta.pop(key, None)
@@ -270,6 +307,11 @@ class WordPressStandIn(LocalHTTPServer):
             _REST_PREFIX + "/") else ""
         route = self._tag_routes.route_name(path) or self._routes.route_name(method, path)
         with self._lock:
+            if self._state.database_down:
+                self._state.requests.append(RecordedRequest(
+                    method, route, path or parts.path, query, headers.get("content-type"),
+                    headers.get("content-disposition"), len(body), 500, None))
+                return 500, {"Content-Type": "text/html; charset=UTF-8"}, _DATABASE_ERROR
             pending = self._state.faults.get((method, route), [])
             fault = pending.pop(0) if pending else None
         user: User | None = None
@@ -333,7 +375,12 @@ def _fault_error(fault: Fault, stopping: threading.Event) -> ApiError:
 
 
 def _authenticate(header: str | None) -> User | None:
-    """The user of an HTTP Basic Application Password, None when anonymous; 401 when wrong."""
+    """The user of an HTTP Basic Application Password; None when anonymous or wrong.
+
+    WordPress 6.1 loses the ``incorrect_password`` error of a wrong
+    Application Password (the filter order): the request goes on as
+    anonymous, so public reads answer 200 and the rest 401 with their own code.
+    """
     if not header:
         return None
     scheme, _, encoded = header.partition(" ")
@@ -346,8 +393,7 @@ def _authenticate(header: str | None) -> User | None:
         if (scheme.lower() == "basic" and login == user.login
                 and password.replace(" ", "") == user.app_password.replace(" ", "")):
             return user
-    # WordPress 6.1 answers a wrong Application Password on every route, public or not.
-    raise ApiError(401, "rest_not_logged_in", "You are not currently logged in.")
+    return None
 
 
 def _handler_for(standin: WordPressStandIn) -> type[BaseHTTPRequestHandler]:

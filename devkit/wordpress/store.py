@@ -5,21 +5,21 @@ that make the stand-in fail like WordPress 6.1 are easy to read: posts and
 attachments share one id sequence (one ``wp_posts`` table), slugs come back
 percent-encoded in lowercase hex, ``title.rendered`` is reformatted, ``meta``
 is ``[]`` while no key is registered for REST, and unregistered keys are
-dropped silently. A tag's name is stored as WordPress stores a term name
-(``sanitize_text_field``, then ``&``, ``<``, ``>`` HTML-escaped) and answered
-so in every context.
-
-One simplification: WordPress lists every registered meta key of a post
-(``""`` when unset); the stand-in lists only the keys that have a value, so
-an unset key is absent. Readers treat absent and ``""`` alike.
+dropped silently; every registered key is listed (``""`` until written). A
+tag's name is stored as WordPress stores a term name (``sanitize_text_field``,
+then ``&``, ``<``, ``>`` HTML-escaped) and answered so in every context. A
+post carries ``modified``/``modified_gmt`` (bumped by every REST write, to the
+second), ``password``, ``excerpt`` and ``author``, as WordPress 6.1.9 answers them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
 import struct
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -43,13 +43,18 @@ __all__ = [
 
 #: The sample Korean posts the stand-in is seeded with.
 SAMPLE_POSTS_PATH: Final = Path(__file__).with_name("sample_posts.json")
-_SLUG_UNSAFE: Final = re.compile(r"[^a-z0-9%\-_]+")
+_SLUG_UNSAFE: Final = re.compile(r"[^%a-z0-9 _-]")
+#: The site's time zone (``timezone_string``): dates are answered in it, ``*_gmt`` in UTC.
+SITE_TZ: Final = dt.timezone(dt.timedelta(hours=9), "KST")
 #: The meta keys ops/wordpress/atr-seo-meta.php registers for REST (Yoast SEO and Rank Math).
 SEO_META_KEYS: Final = frozenset({
     "_yoast_wpseo_focuskw", "_yoast_wpseo_metadesc", "_yoast_wpseo_title",
     "rank_math_focus_keyword", "rank_math_description", "rank_math_title",
 })
 _HTML_TAG: Final = re.compile(r"<[^>]*>?")
+_LESS_THAN: Final = re.compile(r"<[^>]*?((?=<)|>|$)")
+_SCRIPT: Final = re.compile(r"<(script|style)[^>]*?>.*?</\1>", re.IGNORECASE | re.DOTALL)
+_CLOSED_TAG: Final = re.compile(r"<[^>]*>")
 _TEXT_SPACE: Final = re.compile(r"[\r\n\t ]+")
 _OCTET: Final = re.compile(r"%[a-f0-9]{2}", re.IGNORECASE)
 _BARE_AMP: Final = re.compile(r"&(?!#?[A-Za-z0-9]+;)")
@@ -63,6 +68,7 @@ class User:
     login: str
     app_password: str
     can_edit: bool = True
+    id: int = 1
 
 
 @dataclass
@@ -80,29 +86,54 @@ class Post:
     #: Site-local publish and last-change times, as WordPress answers them.
     date: str = "2026-11-20T09:00:00"
     modified: str = ""
+    modified_gmt: str = ""
+    password: str = ""
+    excerpt: str = ""
+    author: int = 1
+
+    def touch(self) -> None:
+        """Bump ``modified``/``modified_gmt`` to now, to the second, as every update does."""
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        self.modified = now.astimezone(SITE_TZ).replace(tzinfo=None).isoformat()
+        self.modified_gmt = now.replace(tzinfo=None).isoformat()
 
     def as_json(self, site: str, *, edit: bool,
                 registered_meta: frozenset[str] | None = None) -> dict[str, Any]:
         """The post as ``GET /wp/v2/posts/<id>`` answers, in edit or view context.
 
-        ``meta`` shows only ``registered_meta`` keys (all stored keys when None).
+        ``meta`` shows every ``registered_meta`` key, ``""`` while unset (all
+        stored keys when None).
         """
-        meta = {k: v for k, v in self.meta.items()
-                if registered_meta is None or k in registered_meta}
+        meta = (dict(self.meta) if registered_meta is None
+                else {k: self.meta.get(k, "") for k in sorted(registered_meta)})
+        protected = bool(self.password)
         title: dict[str, Any] = {"rendered": render_title(self.title)}
-        content: dict[str, Any] = {"rendered": _autop(self.content), "protected": False}
+        content: dict[str, Any] = {"rendered": _autop(self.content), "protected": protected}
+        excerpt: dict[str, Any] = {"rendered": _autop(self.excerpt), "protected": protected}
         if edit:
             title["raw"] = self.title
             content["raw"] = self.content
-        return {
+            excerpt["raw"] = self.excerpt
+        answer: dict[str, Any] = {
             "id": self.id, "date": self.date, "modified": self.modified or self.date,
+            "modified_gmt": self.modified_gmt or _gmt(self.modified or self.date),
             "slug": self.slug, "status": self.status, "type": "post",
-            "link": f"{site}/{self.slug}/",
-            "title": title, "content": content, "featured_media": self.featured_media,
+            "link": f"{site}/{self.slug}/", "author": self.author,
+            "title": title, "content": content, "excerpt": excerpt,
+            "featured_media": self.featured_media,
             "tags": list(self.tags), "categories": [1],
             # WordPress answers [] (not {}) while no meta key is registered for REST.
             "meta": meta if meta else [],
         }
+        if edit:
+            answer["password"] = self.password
+        return answer
+
+
+def _gmt(local: str) -> str:
+    """A site-local ``date`` as UTC (``*_gmt``)."""
+    stamp = dt.datetime.fromisoformat(local).replace(tzinfo=SITE_TZ)
+    return stamp.astimezone(dt.UTC).replace(tzinfo=None).isoformat()
 
 
 @dataclass
@@ -166,19 +197,56 @@ def load_sample_posts(path: Path = SAMPLE_POSTS_PATH, first_id: int = 101) -> li
 
 
 def encode_slug(text: str) -> str:
-    """A slug as WordPress stores it: lowercase, dashes, UTF-8 percent-encoded in lowercase."""
-    dashed = "-".join(text.strip().lower().split())
-    return _SLUG_UNSAFE.sub("", quote(dashed, safe="-_").lower())
+    """A slug as ``sanitize_title`` makes it (``remove_accents``, then ``..._with_dashes``).
+
+    Accents go (``Café`` -> ``cafe``), HTML tags and entities go, non-ASCII is
+    UTF-8 percent-encoded in lowercase, every other character outside
+    ``a-z 0-9 _ -`` is dropped (``C++ 입문`` -> ``c-%ec%9e%85%eb%ac%b8``), and
+    runs of spaces and dashes become one dash.
+    """
+    text = _remove_accents(_HTML_TAG.sub("", text)).strip().lower()
+    text = _ENTITY.sub("", text).replace(".", "-")
+    encoded = "".join(c if c.isascii() else quote(c, safe="").lower() for c in text)
+    dashed = re.sub(r"[\s-]+", "-", _SLUG_UNSAFE.sub("", encoded))
+    return dashed.strip("-")
+
+
+def _remove_accents(text: str) -> str:
+    """Latin letters without their accents, as ``remove_accents`` (Hangul is left alone)."""
+    if text.isascii():
+        return text
+    out = []
+    for char in text:
+        if "LATIN" in unicodedata.name(char, ""):
+            char = "".join(c for c in unicodedata.normalize("NFD", char)
+                           if not unicodedata.combining(c))
+        out.append(char)
+    return "".join(out)
 
 
 def sanitize_text_field(text: str) -> str:
-    """WordPress's ``sanitize_text_field``: tags, line breaks, runs of spaces and %xx removed."""
-    filtered = _HTML_TAG.sub("", text) if "<" in text else text
+    """WordPress's ``sanitize_text_field``: tags, line breaks, runs of spaces and %xx removed.
+
+    A ``<`` that opens no tag is kept, HTML-escaped (``a < b`` -> ``a &lt; b``,
+    ``wp_pre_kses_less_than``); tags go, ``<script>``/``<style>`` with their text.
+    """
+    filtered = text
+    if "<" in filtered:
+        filtered = _LESS_THAN.sub(lambda m: m[0] if ">" in m[0] else _esc_html(m[0]), filtered)
+        filtered = _SCRIPT.sub("", filtered)
+        filtered = _CLOSED_TAG.sub("", filtered).strip()
     filtered = _TEXT_SPACE.sub(" ", filtered).strip()
     stripped = _OCTET.sub("", filtered)
     if stripped != filtered:
         filtered = re.sub(r" +", " ", stripped).strip()
     return filtered
+
+
+def _esc_html(text: str) -> str:
+    """``esc_html``: ``& < > " '`` escaped, entities already there kept."""
+    text = _BARE_AMP.sub("&amp;", text)
+    return text.replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;") \
+        .replace("'", "&#039;")
 
 
 def term_name(raw: str) -> str:

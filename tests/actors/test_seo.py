@@ -178,7 +178,7 @@ def test_an_answer_breaking_the_guide_twice_is_rejected_with_the_reasons(
     # The second request told the provider what was wrong.
     second = openai.requests[1].body["messages"][1]["content"]
     assert "이전 답의 문제" in second and first_word in second
-    assert YOAST["meta_description"] not in read_back(wordpress, post_id)[1]  # nothing written
+    assert not read_back(wordpress, post_id)[1][YOAST["meta_description"]]  # nothing written
 
 
 def test_propose_then_apply_keeps_a_value_a_person_edited_in_between(
@@ -190,7 +190,7 @@ def test_propose_then_apply_keeps_a_value_a_person_edited_in_between(
     lines = run(broker, tmp_path / "logs", "seo_automation", {"post_id": post_id})
     assert "seo.proposed" in [ln["event"] for ln in lines]
     assert "seo.applied" not in [ln["event"] for ln in lines]
-    assert YOAST["meta_description"] not in read_back(wordpress, post_id)[1]
+    assert not read_back(wordpress, post_id)[1][YOAST["meta_description"]]
     proposal = SeoStore(redis_client).get_proposal(post_id)
     assert proposal is not None
 
@@ -335,4 +335,4 @@ def test_the_default_guide_rejects_a_179_character_description_with_the_reason(
     assert ("description_length: meta description has 179 characters; write 50 to 150"
             in lines[-1]["error"])
     assert "meta_description: 50~150자" in openai.requests[0].body["messages"][0]["content"]
-    assert YOAST["meta_description"] not in read_back(wordpress, post_id)[1]
+    assert not read_back(wordpress, post_id)[1][YOAST["meta_description"]]

@@ -348,15 +348,17 @@ def test_the_mu_plugin_registers_exactly_the_keys_the_bridge_writes() -> None:
 
 def test_a_wrong_password_is_a_401_on_every_new_call(wordpress: WordPressStandIn) -> None:
     with bridge_for(wordpress, f"{ADMIN.login}:wrong pass word") as client:
+        # A public read answers as for anyone: WordPress 6.1 drops the wrong login.
+        assert get_tags(client, [2]) == []
         for call in (lambda: ensure_tag(client, "카페", no_lock),
-                     lambda: get_tags(client, [2]),
                      lambda: set_post_tags(client, wordpress.post_ids[0], [2]),
                      lambda: write_seo_meta(client, wordpress.post_ids[0], "yoast",
                                             {"seo_title": "제목"})):
             with pytest.raises(BridgeAuthError) as caught:
                 call()
-            assert "(401 rest_not_logged_in: You are not currently logged in.); check " \
-                   "BRIDGE_TOKEN" in assert_no_secret(caught.value)
+            # WordPress takes a wrong password as no login: each route's own 401 code.
+            said = assert_no_secret(caught.value)
+            assert "(401 rest_" in said and "); check BRIDGE_TOKEN" in said
     assert wordpress.tags == []
 
 

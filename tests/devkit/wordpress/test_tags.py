@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from devkit.wordpress import ADMIN, READER, WordPressStandIn
+from devkit.wordpress.store import SEO_META_KEYS
 
 SEOUL_CAFE_SLUG = "%ec%84%9c%ec%9a%b8-%ec%b9%b4%ed%8e%98"
 
@@ -142,7 +143,9 @@ def test_racing_creates_both_succeed_with_the_option_and_are_atomic_without(
 
         def one() -> None:
             barrier.wait()
-            statuses.append(client.post("/wp/v2/tags", {"name": "서울 카페"}).status_code)
+            answer = client.post("/wp/v2/tags", {"name": "서울 카페"})
+            statuses.append(answer.status_code)
+            ids.append(answer.json().get("id"))
 
         pool = [threading.Thread(target=one) for _ in range(2)]
         for thread in pool:
@@ -151,12 +154,21 @@ def test_racing_creates_both_succeed_with_the_option_and_are_atomic_without(
             thread.join(timeout=10)
         return sorted(statuses)
 
+    ids: list[int | None] = []
     with WordPressStandIn(tag_create_race_s=0.3) as racy:
         assert create_twice(racy) == [201, 201]
         assert [t.slug for t in racy.tags] == [SEOUL_CAFE_SLUG, f"{SEOUL_CAFE_SLUG}-2"]
         assert {t.name for t in racy.tags} == {"서울 카페"}
+    ids.clear()
+    # The other ending real WordPress often gives: both answers carry one id.
+    with WordPressStandIn(tag_create_race_s=0.3, tag_race_outcome="same") as same:
+        assert create_twice(same) == [201, 201]
+        (tag,) = same.tags
+        assert ids == [tag.id, tag.id]
     assert create_twice(wordpress) == [201, 400]
     assert len(wordpress.tags) == 1
+    with pytest.raises(ValueError, match="race_outcome='both' must be one of duplicate, same"):
+        WordPressStandIn(tag_race_outcome="both")
 
 
 def test_post_tags_drop_unknown_ids_and_come_back_in_name_order(
@@ -175,16 +187,17 @@ def test_post_tags_drop_unknown_ids_and_come_back_in_name_order(
 def test_the_seo_keys_are_registered_by_default_and_sanitized(
         admin: Client, wordpress: WordPressStandIn) -> None:
     post_id = wordpress.post_ids[0]
-    assert admin.get(f"/wp/v2/posts/{post_id}", context="edit").json()["meta"] == []
+    empty = dict.fromkeys(SEO_META_KEYS, "")
+    assert admin.get(f"/wp/v2/posts/{post_id}", context="edit").json()["meta"] == empty
     meta = {"_yoast_wpseo_title": " <b>성수동</b>  카페\n투어 ", "rank_math_title": "제목",
             "unregistered_key": "dropped"}
     answer = admin.post(f"/wp/v2/posts/{post_id}", {"meta": meta})
-    assert answer.json()["meta"] == {"_yoast_wpseo_title": "성수동 카페 투어",
+    assert answer.json()["meta"] == {**empty, "_yoast_wpseo_title": "성수동 카페 투어",
                                      "rank_math_title": "제목"}
     answer = admin.post(f"/wp/v2/posts/{post_id}", {"meta": {"rank_math_title": None}})
-    assert answer.json()["meta"] == {"_yoast_wpseo_title": "성수동 카페 투어"}
+    assert answer.json()["meta"] == {**empty, "_yoast_wpseo_title": "성수동 카페 투어"}
     bad = admin.post(f"/wp/v2/posts/{post_id}", {"meta": {"rank_math_title": 3}})
-    assert (bad.status_code, bad.json()["code"]) == (400, "rest_invalid_param")
+    assert (bad.status_code, bad.json()["code"]) == (400, "rest_invalid_type")
 
 
 def test_without_registered_meta_every_key_is_dropped_and_meta_is_a_list() -> None:
@@ -206,7 +219,8 @@ def test_edit_post_plays_a_person_in_wp_admin(admin: Client, wordpress: WordPres
     assert (edited.title, edited.tags) == ("고친 제목", [tag.id])
     post = admin.get(f"/wp/v2/posts/{post_id}", context="edit").json()
     assert post["title"]["raw"] == "고친 제목" and post["tags"] == [tag.id]
-    assert post["meta"] == {"_yoast_wpseo_metadesc": "사람이 쓴 설명"}
+    assert post["meta"] == {**dict.fromkeys(SEO_META_KEYS, ""),
+                            "_yoast_wpseo_metadesc": "사람이 쓴 설명"}
     assert wordpress.edit_post(post_id, meta={"_yoast_wpseo_metadesc": None}).meta == {}
     with pytest.raises(ValueError, match=r"tag ids \[4242\] are not tags"):
         wordpress.edit_post(post_id, tags=[4242])
