@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 from dramatiq.brokers.redis import RedisBroker
 
+from brokers.producer import send
 from devkit.fakes import openai_server
 from devkit.fakes.openai_server import OpenAIFake
 from devkit.real_wordpress import RealWordPress
 from pipeline.text import normalise_tag
 from pipeline.wordpress.seo_meta import SEO_META_KEYS
-from tests.acceptance.conftest import run_job
+from tests.acceptance.conftest import FAST_RETRY, run_job
 from tests.acceptance.rest import Rest
 from tests.helpers import Lines, run_atr, wait_lines
 
@@ -93,3 +94,30 @@ def run_job_end(root: Path, stream: str) -> Lines:
     lines = wait_lines(root, stream, lambda ls: any(
         ln["event"] in ("succeeded", "rejected", "dead") for ln in ls), timeout=60)
     return [ln for ln in lines if "." in str(ln["event"])]
+
+
+def test_two_posts_tagged_at_once_share_each_tag_no_duplicates(
+        run_worker: Worker, seo_env: dict[str, str], admin: Rest) -> None:
+    # Real WordPress makes a duplicate tag (or answers one id twice) when two
+    # creates of one name overlap; the worker's per-name lock must keep one.
+    content = ("<p>겨울철 적정 실내 습도는 40~60%입니다. 가습기는 세척이 쉬운 구조인지 먼저 "
+               "확인하세요.</p>\n<p>초음파식은 조용하지만 물때 관리가 중요합니다.</p>")
+    posts = [admin.new_post("겨울철 실내 습도 관리와 가습기 선택 가이드", content)
+             for _ in range(2)]
+    env = {**seo_env, "ATR_SEO_MODE": "apply"}
+    broker = run_worker(env)
+    root = Path(env["ATR_DOCLOG_ROOT"])
+    messages = [send(broker, "seo_automation", {"post_id": p}, options=FAST_RETRY)
+                for p in posts]
+    ids = {m.message_id for m in messages}
+    wait_lines(root, "seo_automation", lambda lines: ids <= {
+        ln["message_id"] for ln in lines if ln["event"] == "succeeded"}, timeout=90)
+    tag_ids = [admin.ok("GET", f"/wp/v2/posts/{p}", params={"context": "edit"})["tags"]
+               for p in posts]
+    assert tag_ids[0] and sorted(tag_ids[0]) == sorted(tag_ids[1])
+    tags = admin.ok("GET", "/wp/v2/tags", params={"include": ",".join(map(str, tag_ids[0])),
+                                                  "per_page": 100})
+    for tag in tags:
+        same_name = admin.ok("GET", "/wp/v2/tags", params={"search": tag["name"],
+                                                           "per_page": 100})
+        assert [t["id"] for t in same_name if t["name"] == tag["name"]] == [tag["id"]]
