@@ -121,3 +121,19 @@ def test_two_posts_tagged_at_once_share_each_tag_no_duplicates(
         same_name = admin.ok("GET", "/wp/v2/tags", params={"search": tag["name"],
                                                            "per_page": 100})
         assert [t["id"] for t in same_name if t["name"] == tag["name"]] == [tag["id"]]
+
+
+def test_an_answer_with_an_ampersand_is_written_and_read_back_unchanged(
+        run_worker: Worker, seo_env: dict[str, str], admin: Rest) -> None:
+    title = "커피 & 디저트: 성수동 카페 가이드"
+    post_id = admin.new_post(title, "<p>성수동 카페에서 커피와 디저트를 함께 즐기는 방법을 "
+                                    "정리했습니다. 주말 오전이 한적합니다.</p>")
+    env = {**seo_env, "ATR_SEO_MODE": "apply"}
+    broker = run_worker(env)
+    lines = run_job(broker, Path(env["ATR_DOCLOG_ROOT"]), "seo_automation",
+                    {"post_id": post_id})
+    assert lines[-1]["event"] == "succeeded", lines[-1]
+    (proposed,) = [ln["proposed"] for ln in lines if ln["event"] == "seo.proposed"]
+    assert "&" in proposed["seo_title"]
+    meta = admin.ok("GET", f"/wp/v2/posts/{post_id}", params={"context": "edit"})["meta"]
+    assert meta[YOAST["seo_title"]] == proposed["seo_title"]

@@ -87,6 +87,9 @@ def test_fi_pipeline_renders_uploads_and_sets_the_featured_image(
     assert wordpress.post(post_id).featured_media == media.id
     assert media.filename.startswith(f"atr-thumb-{post_id}-") and media.filename.endswith(".jpg")
     assert media.alt_text == wordpress.post(post_id).title
+    # Attached to its post and titled after it, as an editor sees it in the Media Library.
+    assert (media.post, media.title) == (post_id, wordpress.post(post_id).title)
+    assert media.slug == media.filename.removesuffix(".jpg")
     assert image_size(media.data, "image/jpeg") == (1200, 630)
     uploaded = lines[2]
     assert uploaded["media_id"] == media.id and uploaded["slug"] == media.slug
@@ -156,6 +159,23 @@ def test_a_featured_image_chosen_by_a_person_is_kept_unless_forced(
     assert wordpress.post(post_id).featured_media == chosen.id
     run_fi(broker, tmp_path / "logs", post_id, force=True)
     assert wordpress.post(post_id).featured_media not in (0, chosen.id)
+
+
+@pytest.mark.parametrize(("status", "password", "reason"), [
+    ("trash", "", "the post is in the trash (status 'trash')"),
+    ("draft", "", "the post is a draft (status 'draft')"),
+    ("publish", "pw", "the post is password-protected"),
+])
+def test_a_trashed_draft_or_protected_post_is_skipped_with_a_reason(
+        status: str, password: str, reason: str, run_worker: Any, redis_url: str,
+        tmp_path: Path, wordpress: WordPressStandIn) -> None:
+    post_id = wordpress.post_ids[0]
+    wordpress.edit_post(post_id, status=status, password=password)
+    broker = run_worker(settings_env(redis_url, tmp_path, wordpress))
+    _, lines = run_fi(broker, tmp_path / "logs", post_id)
+    assert [ln["event"] for ln in lines] == ["started", "post.skipped", "succeeded"]
+    assert (lines[1]["status"], lines[1]["reason"]) == (status, reason)
+    assert wordpress.media == [] and wordpress.requests_to("POST", "media.collection") == []
 
 
 def test_a_missing_post_is_rejected_at_once(
