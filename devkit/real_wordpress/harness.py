@@ -52,6 +52,8 @@ _PACKAGE_DIR: Final = Path("/usr/share/wordpress")
 _RECIPE: Final = ("bootstrap.php", "wp-config.php", "harness.py")
 _PHP_WORKERS: Final = "4"
 _START_TIMEOUT_S: Final = 60.0
+#: A build directory older than this, in seconds, is a crashed session's leftover.
+_STALE_BUILD_S: Final = 3600
 _PR_SET_PDEATHSIG: Final = 1
 _PHP_INI: Final = ("-d", "memory_limit=256M", "-d", "post_max_size=64M",
                    "-d", "upload_max_filesize=64M", "-d", "max_execution_time=120",
@@ -297,7 +299,9 @@ def prepare(environ: Mapping[str, str] = os.environ) -> Path:
     if ready:
         return ready[-1]
     for stale in cache.glob("build-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+        # Another session may be building right now: only old leftovers go.
+        if time.time() - stale.stat().st_mtime > _STALE_BUILD_S:
+            shutil.rmtree(stale, ignore_errors=True)
     build = Path(tempfile.mkdtemp(prefix="build-", dir=cache))
     # A short path of its own: a unix socket path must stay under ~100 bytes.
     with tempfile.TemporaryDirectory(prefix="atr-rwp-", dir="/tmp") as run:
@@ -319,8 +323,13 @@ def prepare(environ: Mapping[str, str] = os.environ) -> Path:
     credentials["package_version"] = version
     (build / "credentials.json").write_text(json.dumps(credentials, indent=1))
     final = cache / f"{version.replace('+', '_').replace(':', '_')}-{recipe}"
-    shutil.rmtree(final, ignore_errors=True)
-    build.rename(final)
+    try:
+        build.rename(final)
+    except OSError:
+        # A session that built at the same time got there first: use its copy.
+        shutil.rmtree(build, ignore_errors=True)
+        if not (final / "credentials.json").exists():
+            raise
     return final
 
 
