@@ -34,11 +34,13 @@ from actors.base import job
 from actors.llm import LLM_OPTIONS, llm_chain
 from actors.shared import broker_redis, check_flag, check_post_id, redis_lock
 from brokers.boot import current_settings
+from pipeline import doclog
 from pipeline.names import QUEUE_SEO
 from pipeline.seo.automation import Applied, apply_proposal, automate_seo
 from pipeline.seo.quality import QualityGuide
 from pipeline.seo.store import SeoStore
-from pipeline.wordpress import Bridge, BridgeConfig, TagLock
+from pipeline.wordpress import Bridge, BridgeConfig, TagLock, get_post
+from pipeline.wordpress.eligibility import skip_reason
 
 __all__ = ["seo_apply", "seo_automation"]
 
@@ -64,6 +66,8 @@ def seo_automation(post_id: int, force: bool = False) -> None:
     client = broker_redis()
     with _post_lock(client, checked), \
             Bridge(BridgeConfig.from_settings(settings)) as bridge:
+        if _skipped(bridge, checked):
+            return
         outcome = automate_seo(bridge, checked, llm_chain(), QualityGuide.from_settings(settings),
                                store=SeoStore(client), tag_lock=_tag_lock(client),
                                plugin=settings.seo_plugin, apply=settings.seo_mode == "apply",
@@ -86,10 +90,23 @@ def seo_apply(post_id: int, force: bool = False) -> None:
     client = broker_redis()
     with _post_lock(client, checked), \
             Bridge(BridgeConfig.from_settings(settings)) as bridge:
+        if _skipped(bridge, checked):
+            return
         applied = apply_proposal(bridge, checked, store=SeoStore(client),
                                  tag_lock=_tag_lock(client), plugin=settings.seo_plugin,
                                  force=force)
     _log_applied(checked, applied)
+
+
+def _skipped(bridge: Bridge, post_id: int) -> bool:
+    """Whether the post is in the trash, a draft or password-protected (``post.skipped``)."""
+    post = get_post(bridge, post_id)
+    reason = skip_reason(post)
+    if reason is None:
+        return False
+    doclog.emit(doclog.EVENT_POST_SKIPPED, post_id=post_id, status=post.status, reason=reason)
+    logger.info("seo: post %r skipped: %s.", post_id, reason)
+    return True
 
 
 def _tag_lock(client: redis.Redis) -> TagLock:

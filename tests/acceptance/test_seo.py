@@ -137,3 +137,16 @@ def test_an_answer_with_an_ampersand_is_written_and_read_back_unchanged(
     assert "&" in proposed["seo_title"]
     meta = admin.ok("GET", f"/wp/v2/posts/{post_id}", params={"context": "edit"})["meta"]
     assert meta[YOAST["seo_title"]] == proposed["seo_title"]
+
+
+def test_a_trashed_post_gets_no_proposal(run_worker: Worker, seo_env: dict[str, str],
+                                         tmp_path: Path, admin: Rest) -> None:
+    post_id = admin.new_post("휴지통으로 간 글", "<p>곧 지울 글입니다.</p>")
+    admin.ok("DELETE", f"/wp/v2/posts/{post_id}")
+    broker = run_worker(seo_env)
+    lines = run_job(broker, Path(seo_env["ATR_DOCLOG_ROOT"]), "seo_automation",
+                    {"post_id": post_id})
+    assert [ln["event"] for ln in lines] == ["started", "post.skipped", "succeeded"]
+    assert lines[1]["reason"] == "the post is in the trash (status 'trash')"
+    review = run_atr("seo", "review", "--json", env=seo_env, cwd=tmp_path)
+    assert post_id not in [p["post_id"] for p in json.loads(review.stdout)["proposals"]]
