@@ -18,6 +18,8 @@ from dramatiq.brokers.redis import RedisBroker
 
 from brokers.boot import producer_broker
 from brokers.producer import send
+from devkit.fakes import openai_server
+from devkit.fakes.openai_server import OpenAIFake
 from devkit.real_wordpress import RealWordPress
 from pipeline.groups import get_group
 from pipeline.settings import Settings
@@ -67,6 +69,25 @@ def run_worker() -> Iterator[Callable[[dict[str, str]], RedisBroker]]:
     for worker, broker in started:
         worker.stop()
         broker.close()
+
+
+@pytest.fixture
+def openai(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIFake]:
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    with OpenAIFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def seo_env(worker_env: dict[str, str], real_wordpress: RealWordPress, editor_token: str,
+            openai: OpenAIFake) -> dict[str, str]:
+    """Settings of worker1 and of ``atr``: propose mode, Yoast, real WordPress as the editor."""
+    return {**worker_env, "NO_PROXY": "127.0.0.1,localhost",
+            "BRIDGE_BASE": real_wordpress.rest_root, "BRIDGE_TOKEN": editor_token,
+            "ATR_LLM_PROVIDER": "openai", "ATR_LLM_FALLBACK": "",
+            "OPENAI_API_KEY": openai_server.API_KEY, "OPENAI_BASE_URL": openai.base_url,
+            "ATR_SEO_MODE": "propose", "ATR_SEO_PLUGIN": "yoast",
+            "ATR_SEO_BANNED_WORDS": "none"}
 
 
 def run_job(broker: RedisBroker, root: Path, actor: str, payload: dict[str, Any],

@@ -10,16 +10,12 @@ back over REST as the administrator.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from dramatiq.brokers.redis import RedisBroker
 
 from brokers.producer import send
-from devkit.fakes import openai_server
-from devkit.fakes.openai_server import OpenAIFake
-from devkit.real_wordpress import RealWordPress
 from pipeline.text import normalise_tag
 from pipeline.wordpress.seo_meta import SEO_META_KEYS
 from tests.acceptance.conftest import FAST_RETRY, run_job
@@ -28,25 +24,6 @@ from tests.helpers import Lines, run_atr, wait_lines
 
 YOAST = SEO_META_KEYS["yoast"]
 Worker = Callable[[dict[str, str]], RedisBroker]
-
-
-@pytest.fixture
-def openai(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIFake]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    with OpenAIFake() as fake:
-        yield fake
-
-
-@pytest.fixture
-def seo_env(worker_env: dict[str, str], real_wordpress: RealWordPress, editor_token: str,
-            openai: OpenAIFake) -> dict[str, str]:
-    """Settings of worker1 and of ``atr``: propose mode, Yoast, real WordPress as the editor."""
-    return {**worker_env, "NO_PROXY": "127.0.0.1,localhost",
-            "BRIDGE_BASE": real_wordpress.rest_root, "BRIDGE_TOKEN": editor_token,
-            "ATR_LLM_PROVIDER": "openai", "ATR_LLM_FALLBACK": "",
-            "OPENAI_API_KEY": openai_server.API_KEY, "OPENAI_BASE_URL": openai.base_url,
-            "ATR_SEO_MODE": "propose", "ATR_SEO_PLUGIN": "yoast",
-            "ATR_SEO_BANNED_WORDS": "none"}
 
 
 def test_propose_review_approve_writes_tags_and_yoast_meta(
