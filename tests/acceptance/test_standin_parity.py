@@ -32,6 +32,7 @@ class Site:
     kind: str
     base: str
     editor_token: str
+    reader_token: str
     new_post: Callable[..., int]
     database: Callable[[bool], None]
 
@@ -46,7 +47,7 @@ class Site:
 def site(request: pytest.FixtureRequest) -> Iterator[Site]:
     if request.param == "stand-in":
         with WordPressStandIn() as standin:
-            yield Site("stand-in", standin.base_url, standin.token,
+            yield Site("stand-in", standin.base_url, standin.token, standin.reader_token,
                        lambda title, **kw: standin.add_post(title, **kw).id,
                        lambda up: standin.database_outage(not up))
         return
@@ -60,6 +61,7 @@ def site(request: pytest.FixtureRequest) -> Iterator[Site]:
 
     with Rest(real.rest_root, real.users["admin"].token) as admin:
         yield Site("real-wordpress", real.rest_root, real.users["editor"].token,
+                   real.users["reader"].token,
                    lambda title, **kw: admin.new_post(title, **kw), database)
 
 
@@ -191,3 +193,52 @@ def test_a_database_outage_is_a_500_html_page_and_a_transient_error(site: Site) 
     assert "Error establishing a database connection" in reply.text
     assert str(caught.value).startswith(f"WordPress could not answer GET /wp/v2/posts/{post_id}"
                                         " now (500 Internal Server Error)")
+
+
+def test_the_error_answers_the_jobs_meet_are_the_same(site: Site) -> None:
+    """The answers the stand-in already gave right, kept right (statuses, codes, messages)."""
+    post_id = site.new_post("오류 응답 확인 글")
+    upload = {"data": JPEG, "headers": {"Content-Type": "image/jpeg",
+                                        "Content-Disposition": 'attachment; filename="e.jpg"'}}
+    with site.as_editor() as editor, Rest(site.base, site.reader_token) as reader:
+        assert error_of(reader.call("POST", "/wp/v2/tags", json={"name": "구독자 태그"})) == (
+            403, "rest_cannot_create",
+            "Sorry, you are not allowed to create terms in this taxonomy.")
+        assert error_of(reader.call("GET", "/wp/v2/tags", params={"context": "edit"})) == (
+            403, "rest_forbidden_context",
+            "Sorry, you are not allowed to edit terms in this taxonomy.")
+        assert error_of(reader.call("POST", "/wp/v2/media", **upload)) == (
+            403, "rest_cannot_create", "Sorry, you are not allowed to create posts as this user.")
+        assert error_of(editor.call("POST", "/wp/v2/media", data=JPEG, headers={
+            "Content-Type": "image/jpeg",
+            "Content-Disposition": "attachment; filename*=UTF-8''%EC%8D%B8.jpg"}))[:2] == (
+            400, "rest_upload_invalid_disposition")
+        made = editor.ok("POST", "/wp/v2/tags", json={"name": "중복 확인 태그"})
+        again = editor.call("POST", "/wp/v2/tags", json={"name": "중복 확인 태그"})
+        assert error_of(again) == (
+            400, "term_exists", "A term with the name provided already exists in this taxonomy.")
+        assert again.body["data"]["term_id"] == made["id"]
+        assert error_of(editor.call("POST", "/wp/v2/tags", json={"name": "  "})) == (
+            500, "empty_term_name", "A name is required for this term.")
+        assert error_of(editor.call("POST", f"/wp/v2/posts/{post_id}",
+                                    json={"tags": ["이름"]})) == (
+            400, "rest_invalid_param", "Invalid parameter(s): tags")
+        ignored = editor.call("POST", f"/wp/v2/posts/{post_id}",
+                              data=b'{"title": "\\ubc14\\ub00c\\uba74 \\uc548 \\ub428"}',
+                              headers={"Content-Type": "text/plain"})
+        assert (ignored.status, ignored.body["title"]["raw"]) == (200, "오류 응답 확인 글")
+        media = editor.ok("POST", "/wp/v2/media", **upload)["id"]
+        assert error_of(editor.call("DELETE", f"/wp/v2/media/{media}")) == (
+            501, "rest_trash_not_supported",
+            "The post does not support trashing. Set 'force=true' to delete.")
+        gone = editor.call("DELETE", f"/wp/v2/media/{media}", params={"force": "true"})
+        assert (gone.status, gone.body["deleted"]) == (200, True)
+        assert error_of(editor.call("DELETE", f"/wp/v2/media/{media}",
+                                    params={"force": "true"})) == (
+            404, "rest_post_invalid_id", "Invalid post ID.")
+        assert error_of(editor.call("GET", "/wp/v2/posts", params={"page": 999}))[:2] == (
+            400, "rest_post_invalid_page_number")
+        trashed = editor.call("DELETE", f"/wp/v2/posts/{post_id}")
+        assert (trashed.status, trashed.body["status"]) == (200, "trash")
+        assert error_of(editor.call("DELETE", f"/wp/v2/posts/{post_id}")) == (
+            410, "rest_already_trashed", "The post has already been deleted.")
