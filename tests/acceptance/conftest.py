@@ -32,6 +32,18 @@ MU_PLUGIN: Final = ROOT / "ops" / "wordpress" / "atr-seo-meta.php"
 FAST_RETRY: Final = {"min_backoff": 100, "max_backoff": 200}
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "acceptance: runs against real WordPress "
+                                       "(deselect with -m 'not acceptance')")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.acceptance)
+
+
 @pytest.fixture(scope="session")
 def real_wordpress() -> Iterator[RealWordPress]:
     """Real WordPress on 127.0.0.1 with ``ops/wordpress/atr-seo-meta.php`` installed."""
