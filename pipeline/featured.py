@@ -181,7 +181,7 @@ def attach_featured_image(bridge: Bridge, post_id: int, spec: ThumbSpec, *, forc
 def _description(slug: str) -> str:
     # The key in the description is what finds the upload again: WordPress
     # searches descriptions, and never renames them.
-    return f"Featured image made by atr-workers from the post's title ({slug})."
+    return f"글 제목으로 만든 대표 이미지 (atr-workers, {slug})"
 
 
 def _upload_key(media: Media, post_id: int) -> str | None:
