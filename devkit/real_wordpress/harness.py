@@ -54,6 +54,8 @@ _PHP_WORKERS: Final = "4"
 _START_TIMEOUT_S: Final = 60.0
 #: A build directory older than this, in seconds, is a crashed session's leftover.
 _STALE_BUILD_S: Final = 3600
+#: A prepared site no session used for this long, in seconds, is removed.
+_UNUSED_ENTRY_S: Final = 7 * 24 * 3600
 _PR_SET_PDEATHSIG: Final = 1
 _PHP_INI: Final = ("-d", "memory_limit=256M", "-d", "post_max_size=64M",
                    "-d", "upload_max_filesize=64M", "-d", "max_execution_time=120",
@@ -297,7 +299,9 @@ def prepare(environ: Mapping[str, str] = os.environ) -> Path:
     recipe = _recipe_hash()
     ready = sorted(p for p in cache.glob(f"*-{recipe}") if (p / "credentials.json").exists())
     if ready:
+        os.utime(ready[-1])  # in use: not pruned
         return ready[-1]
+    _prune(cache)
     for stale in cache.glob("build-*"):
         # Another session may be building right now: only old leftovers go.
         if time.time() - stale.stat().st_mtime > _STALE_BUILD_S:
@@ -331,6 +335,15 @@ def prepare(environ: Mapping[str, str] = os.environ) -> Path:
         if not (final / "credentials.json").exists():
             raise
     return final
+
+
+def _prune(cache: Path) -> None:
+    """Remove prepared sites of other recipes that no session used for a week."""
+    for entry in cache.glob("*-*"):
+        if entry.name.startswith("build-") or not (entry / "credentials.json").exists():
+            continue
+        if time.time() - entry.stat().st_mtime > _UNUSED_ENTRY_S:
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _copy_tree(source: Path, dest: Path, *, link: bool) -> None:
