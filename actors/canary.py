@@ -24,6 +24,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
 
 from actors.base import atr_actor
+from pipeline import keys
 from pipeline.errors import PayloadError, TransientError
 
 __all__ = [
@@ -62,9 +63,7 @@ def canary_name(queue: str) -> str:
     return f"ping_{queue}"
 
 
-def reply_key(token: str) -> str:
-    """The Redis list a canary pushes its reply to."""
-    return f"atr:ping:{token}"
+reply_key = keys.ping_reply
 
 
 def declare(broker: RedisBroker, queues: Iterable[str], group: str | None) -> None:

@@ -23,6 +23,7 @@ import redis
 from actors.base import job
 from actors.shared import broker_redis, check_flag, check_post_id, redis_lock
 from brokers.boot import current_settings
+from pipeline import keys
 from pipeline.names import QUEUE_IMAGES, QUEUE_THUMBNAILS
 from pipeline.settings import Settings
 from pipeline.wordpress import Bridge, BridgeConfig, get_post
@@ -93,7 +94,7 @@ def fi_pipeline(post_id: int, force: bool = False) -> None:
     # both upload.
     busy = (f"fi_pipeline for post {checked} is already running in another worker; "
             "this message waits for it")
-    with redis_lock(client, f"atr:fi_pipeline:lock:{checked}", _LOCK_TTL_MS, busy=busy,
+    with redis_lock(client, keys.images_lock(checked), _LOCK_TTL_MS, busy=busy,
                     busy_wait_ms=_BUSY_WAIT_MS), Bridge(config) as bridge:
         outcome = attach_featured_image(bridge, checked, spec, force=force,
                                         memo=_RedisMemo(client))
@@ -108,8 +109,8 @@ class _RedisMemo:
         self._client = client
 
     def get(self, slug: str) -> int | None:
-        value = self._client.get(f"atr:fi_pipeline:media:{slug}")
+        value = self._client.get(keys.images_media(slug))
         return int(cast(bytes, value)) if value is not None else None
 
     def put(self, slug: str, media_id: int) -> None:
-        self._client.set(f"atr:fi_pipeline:media:{slug}", media_id, ex=_MEMO_TTL_S)
+        self._client.set(keys.images_media(slug), media_id, ex=_MEMO_TTL_S)

@@ -34,6 +34,7 @@ from actors.base import job
 from actors.llm import LLM_OPTIONS, llm_chain
 from actors.shared import broker_redis, check_flag, check_post_id, redis_lock
 from brokers.boot import current_settings
+from pipeline import keys
 from pipeline.names import QUEUE_SEO
 from pipeline.seo.automation import Applied, apply_proposal, automate_seo
 from pipeline.seo.quality import QualityGuide
@@ -96,7 +97,7 @@ def _tag_lock(client: redis.Redis) -> TagLock:
     """One short Redis lock per normalised tag name, waited for in the thread."""
     def lock(name: str) -> AbstractContextManager[None]:
         # A tag create takes one request: wait for it in the thread, not a deferral.
-        return redis_lock(client, f"atr:seo:lock:tag:{name}", _TAG_LOCK_MS,
+        return redis_lock(client, keys.seo_tag_lock(name), _TAG_LOCK_MS,
                           busy=f"tag {name!r} is being created by another message for "
                                f"over {_TAG_LOCK_MS // 1000} s", busy_wait_ms=_BUSY_WAIT_MS,
                           wait_s=_TAG_LOCK_MS / 1000)
@@ -105,7 +106,7 @@ def _tag_lock(client: redis.Redis) -> TagLock:
 
 def _post_lock(client: redis.Redis, post_id: int) -> AbstractContextManager[None]:
     """One message per post: another one for the same post is deferred, not failed."""
-    return redis_lock(client, f"atr:seo:lock:post:{post_id}", _POST_LOCK_MS,
+    return redis_lock(client, keys.seo_post_lock(post_id), _POST_LOCK_MS,
                       busy=f"post {post_id} is being handled by another message",
                       busy_wait_ms=_BUSY_WAIT_MS)
 

@@ -36,7 +36,7 @@ from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
 
 from middleware.deferral import DEFERRALS_OPTION, Deferral
-from pipeline import doclog
+from pipeline import doclog, keys
 from pipeline.doclog import DoclogWriter, MessageScope
 from pipeline.errors import PermanentError
 
@@ -49,9 +49,7 @@ DOCLOG_STREAM_OPTION: Final = "doclog_stream"
 _NOT_A_STREAM_CHAR: Final = re.compile(r"[^a-z0-9_]")
 
 
-def write_errors_key(group: str | None) -> str:
-    """The Redis counter of doclog lines lost by ``group`` (None: a producer process)."""
-    return f"atr:doclog:write_errors:{group or 'producer'}"
+write_errors_key = keys.write_errors
 
 
 class Doclog(Middleware):

@@ -32,27 +32,23 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware
 
+from pipeline import keys
+
 __all__ = ["INTERVAL_S", "KEY_PREFIX", "TTL_S", "Heartbeat", "heartbeat_key",
            "heartbeat_pattern"]
 
 logger = logging.getLogger(__name__)
 
 #: Prefix of every worker heartbeat key.
-KEY_PREFIX: Final = "atr:heartbeat"
+KEY_PREFIX: Final = keys.HEARTBEAT_PREFIX
 #: Lifetime of a heartbeat key, in seconds: a killed process counts as dead after this.
 TTL_S: Final = 60.0
 #: How often a live worker refreshes its key, in seconds (4 chances per TTL).
 INTERVAL_S: Final = 15.0
 
 
-def heartbeat_key(group: str, host: str, pid: int) -> str:
-    """The key a worker process of ``group`` on ``host`` keeps alive."""
-    return f"{KEY_PREFIX}:{group}:{host}:{pid}"
-
-
-def heartbeat_pattern(group: str) -> str:
-    """A ``SCAN MATCH`` pattern for every heartbeat key of ``group``."""
-    return f"{KEY_PREFIX}:{group}:*"
+heartbeat_key = keys.heartbeat
+heartbeat_pattern = keys.heartbeat_pattern
 
 
 @dataclass

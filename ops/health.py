@@ -41,9 +41,8 @@ from typing import Any, Final
 
 import redis
 
-from middleware.doclog import write_errors_key
-from middleware.heartbeat import heartbeat_pattern
 from ops.console import render_table
+from pipeline import keys
 from pipeline.groups import GROUPS, WorkerGroup
 from pipeline.health import (
     DoclogSnapshot,
@@ -61,7 +60,6 @@ from pipeline.settings import Settings, load_settings
 
 __all__ = ["add_parsers", "collect", "doclog_snapshot_key", "over_key", "report_dict", "run"]
 
-_NAMESPACE: Final = "dramatiq"
 _TIMEOUT_S: Final = 5.0
 #: A backlog streak not confirmed by a check for this long is forgotten, in seconds.
 _STREAK_TTL_S: Final = 3600
@@ -79,14 +77,8 @@ _EPILOG: Final = ("Exit codes (Nagios): 0 OK, 1 WARN, 2 CRIT, 3 Redis unreachabl
                   "ATR_HEALTH_*; a backlog counts once it lasted ATR_HEALTH_SUSTAIN_S.")
 
 
-def over_key(queue: str) -> str:
-    """When a check first saw ``queue``'s backlog over WARN (epoch seconds)."""
-    return f"atr:health:over:{queue}"
-
-
-def doclog_snapshot_key(group: str) -> str:
-    """The last doclog error count a check saw for ``group`` and when it grew (JSON)."""
-    return f"atr:health:doclog:{group}"
+over_key = keys.health_over
+doclog_snapshot_key = keys.health_doclog
 
 
 def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -133,12 +125,12 @@ def run(settings: Settings, groups: Sequence[WorkerGroup]) -> tuple[Observations
 def collect(client: redis.Redis, settings: Settings, groups: Sequence[WorkerGroup],
             thresholds: Thresholds, now: float) -> Observations:
     """Read Redis (and update the streak and doclog bookkeeping) at ``now``."""
-    live = {g.name: _count(client, heartbeat_pattern(g.name)) for g in groups}
-    schedulers = _count(client, "atr:scheduler:*")
+    live = {g.name: _count(client, keys.heartbeat_pattern(g.name)) for g in groups}
+    schedulers = _count(client, keys.SCHEDULER_PATTERN)
     queues = [(g, q) for g in groups for q in g.queue_names]
     pipe = client.pipeline(transaction=False)
     for _, q in queues:
-        base = f"{_NAMESPACE}:{q}"
+        base = keys.dramatiq_queue(q)
         pipe.llen(base)
         pipe.eval(_HEAD_SCRIPT, 2, base, f"{base}.msgs")
         pipe.hlen(f"{base}.msgs")
@@ -146,7 +138,7 @@ def collect(client: redis.Redis, settings: Settings, groups: Sequence[WorkerGrou
         pipe.zcard(f"{base}.XQ")
         pipe.get(over_key(q))
     for g in groups:
-        pipe.get(write_errors_key(g.name))
+        pipe.get(keys.write_errors(g.name))
         pipe.get(doclog_snapshot_key(g.name))
     replies: list[Any] = pipe.execute()
 

@@ -27,6 +27,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from brokers.producer import send
+from pipeline import keys
 from pipeline.schedule import ScheduledJob, next_tick
 
 __all__ = ["TICK_OPTION", "Scheduler", "claim_key", "heartbeat_key"]
@@ -44,14 +45,8 @@ _MISSED_TICK_GRACE_S: Final = 300
 _REDIS_DOWN: Final = (redis.RedisError, dramatiq.errors.BrokerConnectionError)
 
 
-def claim_key(job: str, tick: datetime) -> str:
-    """The Redis key that the scheduler enqueueing ``job`` for ``tick`` holds."""
-    return f"atr:schedule:{job}:{tick.isoformat()}"
-
-
-def heartbeat_key(identity: str) -> str:
-    """The key a running scheduler refreshes (TTL 60 s), for health checks."""
-    return f"atr:scheduler:{identity}"
+claim_key = keys.schedule_claim
+heartbeat_key = keys.scheduler_heartbeat
 
 
 class Scheduler:

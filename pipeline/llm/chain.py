@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 import redis
 
-from pipeline import doclog
+from pipeline import doclog, keys
 from pipeline.llm.errors import (
     BudgetDeferred,
     InvalidAnswer,
@@ -60,13 +60,8 @@ _KIND: Final[tuple[tuple[type[LlmError], str], ...]] = (
 )
 
 
-def _calls_key(key: str) -> str:
-    return f"atr:llm:calls:{key}"
-
-
-def exhausted_key(provider: str) -> str:
-    """The Redis key marking ``provider`` out of quota (its value says why)."""
-    return f"atr:llm:exhausted:{provider}"
+_calls_key = keys.llm_calls
+exhausted_key = keys.llm_exhausted
 
 
 @dataclass(frozen=True)
