@@ -25,6 +25,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from ops.health import collect
+from pipeline import redis_client
 from pipeline.groups import WorkerGroup
 from pipeline.health import Thresholds
 from pipeline.settings import Settings
@@ -39,8 +40,6 @@ _LABELS: Final = ("queue_name", "actor_name")
 #: so that dashboards built for its metrics read ours unchanged.
 _DURATION_BUCKETS_MS: Final = (5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500,
                                10000, 30000, 60000, 600000, 900000, float("inf"))
-#: Redis socket timeouts of the queue gauges, in seconds: a scrape must not hang.
-_REDIS_TIMEOUT_S: Final = 5.0
 
 
 def ensure_multiprocess() -> None:
@@ -100,10 +99,8 @@ class QueueGauges:
         self.settings = settings
         self.group = group
         self._thresholds = Thresholds.from_settings(settings)
-        self._client = redis.Redis.from_url(
-            settings.redis_url, socket_connect_timeout=_REDIS_TIMEOUT_S,
-            socket_timeout=_REDIS_TIMEOUT_S, decode_responses=True,
-            client_name=f"atr-{group.name}-metrics")
+        self._client = redis_client.connect(settings.redis_url, "probe", decode=True,
+                                            name=f"atr-{group.name}-metrics")
         self._failing = False
         self._lock = threading.Lock()
 

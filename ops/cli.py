@@ -16,14 +16,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-import redis
-
 from ops import doclog_cli
 from ops.console import render_table
-from pipeline import names
+from pipeline import names, redis_client
 from pipeline.errors import AtrError
 from pipeline.groups import GROUPS, WorkerGroup, get_group
-from pipeline.settings import Settings, load_settings, redact_url
+from pipeline.redis_client import RedisUnreachable
+from pipeline.settings import Settings, load_settings
 
 __all__ = ["main"]
 
@@ -33,11 +32,6 @@ EXIT_OK: Final = 0
 EXIT_PROBLEM: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_REDIS: Final = 3
-_REDIS_CHECK_TIMEOUT_S: Final = 3.0
-
-
-class RedisUnreachable(AtrError):
-    """Raised when Redis does not answer; the message names the redacted URL."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -163,22 +157,7 @@ def _dramatiq_executable() -> str:
 
 def check_redis(settings: Settings) -> None:
     """Raise RedisUnreachable unless Redis answers PING within a few seconds."""
-    client = redis.Redis.from_url(settings.redis_url,
-                                  socket_connect_timeout=_REDIS_CHECK_TIMEOUT_S,
-                                  socket_timeout=_REDIS_CHECK_TIMEOUT_S)
-    try:
-        client.ping()
-    except redis.exceptions.RedisError as exc:
-        raise RedisUnreachable(
-            f"cannot reach Redis at {redact_url(settings.redis_url)} (REDIS_URL): "
-            f"{_one_line(exc)}; check that Redis runs and that REDIS_URL is right") from None
-    finally:
-        client.close()
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:200]
+    redis_client.check_reachable(settings.redis_url)
 
 
 _MAX_DELAY_MS: Final = 7 * 24 * 3600 * 1000  # the broker keeps dead letters 7 days

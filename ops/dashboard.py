@@ -32,7 +32,9 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq_dashboard import DashboardApp
 from waitress.server import create_server
 
+from pipeline import redis_client
 from pipeline.errors import AtrError, ConfigError
+from pipeline.redis_client import one_line
 from pipeline.settings import Settings, load_settings, redact_url
 
 if TYPE_CHECKING:
@@ -52,7 +54,6 @@ REALM: Final = "atr-workers"
 #: waitress worker threads: an operator page, not a public site.
 _THREADS: Final = 4
 #: Redis timeouts of /healthz, in seconds: an alarm wants an answer, not a hang.
-_HEALTH_TIMEOUT_S: Final = 2.0
 _EXIT_OK: Final = 0
 
 _TEXT: Final = ("Content-Type", "text/plain; charset=utf-8")
@@ -181,7 +182,7 @@ class DashboardSite:
             logger.info("Redis at %s answers.", self._redis_shown)
         else:
             logger.warning("Redis at %s is unreachable (%s); the dashboard answers 503 "
-                           "until it is back.", self._redis_shown, _one_line(exc))
+                           "until it is back.", self._redis_shown, one_line(exc))
 
 
 def _respond(start_response: StartResponse, status: str, text: str,
@@ -194,19 +195,11 @@ def _respond(start_response: StartResponse, status: str, text: str,
     return [body]
 
 
-def _one_line(exc: BaseException | None) -> str:
-    if exc is None:
-        return "no detail"
-    return (" ".join(str(exc).split()) or type(exc).__name__)[:200]
-
-
 def make_site(settings: Settings, broker: RedisBroker) -> DashboardSite:
     """The dashboard's WSGI application on ``broker``; ConfigError without a password."""
     password = _require_password(settings)
-    health_client = redis.Redis.from_url(settings.redis_url,
-                                         socket_connect_timeout=_HEALTH_TIMEOUT_S,
-                                         socket_timeout=_HEALTH_TIMEOUT_S,
-                                         client_name="atr-dashboard-health")
+    health_client = redis_client.connect(settings.redis_url, "http_health",
+                                         name="atr-dashboard-health")
     dashboard: WSGIApplication = DashboardApp(broker=broker, prefix=PREFIX)
     return DashboardSite(dashboard, health_client,
                          BasicAuth(settings.dashboard_user, password),

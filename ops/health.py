@@ -42,7 +42,7 @@ from typing import Any, Final
 import redis
 
 from ops.console import render_table
-from pipeline import keys
+from pipeline import keys, redis_client
 from pipeline.groups import GROUPS, WorkerGroup
 from pipeline.health import (
     DoclogSnapshot,
@@ -56,11 +56,11 @@ from pipeline.health import (
     next_over_since,
     summarize,
 )
+from pipeline.redis_client import RedisUnreachable
 from pipeline.settings import Settings, load_settings
 
 __all__ = ["add_parsers", "collect", "doclog_snapshot_key", "over_key", "report_dict", "run"]
 
-_TIMEOUT_S: Final = 5.0
 #: A backlog streak not confirmed by a check for this long is forgotten, in seconds.
 _STREAK_TTL_S: Final = 3600
 _SCAN_COUNT: Final = 1000
@@ -92,11 +92,8 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _cmd_health(args: argparse.Namespace) -> int:
-    # Imported here: ops.cli imports this module to add the subcommand.
-    from ops.cli import RedisUnreachable, check_redis
-
     settings = load_settings()
-    check_redis(settings)
+    redis_client.check_reachable(settings.redis_url)
     groups = [GROUPS[args.group]] if args.group else list(GROUPS.values())
     try:
         observations, report = run(settings, groups)
@@ -113,8 +110,7 @@ def _cmd_health(args: argparse.Namespace) -> int:
 def run(settings: Settings, groups: Sequence[WorkerGroup]) -> tuple[Observations, Report]:
     """Collect the observations of ``groups`` (and their queues) and evaluate them."""
     thresholds = Thresholds.from_settings(settings)
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=_TIMEOUT_S,
-                                  socket_timeout=_TIMEOUT_S, decode_responses=True)
+    client = redis_client.connect(settings.redis_url, "probe", decode=True)
     try:
         observations = collect(client, settings, groups, thresholds, time.time())
     finally:

@@ -29,6 +29,7 @@ from typing import Any, Final
 import redis
 
 from ops.console import render_table
+from pipeline import redis_client
 from pipeline.errors import ConfigError, Deferred
 from pipeline.llm.chain import LlmChain, Suggestion, exhausted_key
 from pipeline.llm.config import PROVIDERS, build_chain
@@ -183,7 +184,7 @@ def _cmd_reset(args: argparse.Namespace) -> int:
 
 
 def _client(settings: Settings) -> redis.Redis:
-    return redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=30)
+    return redis_client.connect(settings.redis_url, "cli")
 
 
 def _redis_down(settings: Settings, exc: redis.RedisError) -> int:

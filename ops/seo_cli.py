@@ -21,6 +21,7 @@ from typing import Final
 import redis
 
 from ops.console import render_table
+from pipeline import redis_client
 from pipeline.seo.store import FIELDS, Proposal, SeoStore
 from pipeline.settings import Settings, load_settings, redact_url
 
@@ -104,8 +105,7 @@ def seo_review_text(settings: Settings, posts: list[int]) -> str:
 
 def _select(settings: Settings, posts: list[int], *,
             every: bool) -> tuple[list[Proposal], list[int]]:
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5,
-                                  socket_timeout=30)
+    client = redis_client.connect(settings.redis_url, "cli")
     try:
         store = SeoStore(client)
         if every:
