@@ -24,10 +24,10 @@ from prometheus_client import values as prometheus_values
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
-from ops.health import collect
 from pipeline import redis_client
 from pipeline.groups import WorkerGroup
 from pipeline.health import Thresholds
+from pipeline.health_probe import observe
 from pipeline.settings import Settings
 
 __all__ = ["Exporter", "MessageMetrics", "QueueGauges", "ensure_multiprocess",
@@ -88,11 +88,10 @@ class MessageMetrics:
 class QueueGauges:
     """``atr_queue_*`` gauges of one group's queues, read from Redis on every scrape.
 
-    The reads are :func:`ops.health.collect`'s (the same keys and head-message
-    script as ``atr health``). That call also refreshes ``atr health``'s
-    bookkeeping (backlog streak start, doclog error snapshot); those updates
-    converge whoever makes them, which is why any host's cron may run the
-    check, so a scrape is just one more check.
+    The reads are :func:`pipeline.health_probe.observe`'s (the same keys and
+    head-message script as ``atr health``), and only reads: a scrape never
+    touches ``atr health``'s bookkeeping (backlog streak start, doclog error
+    snapshot), so how often Prometheus scrapes cannot change its answer.
     """
 
     def __init__(self, settings: Settings, group: WorkerGroup) -> None:
@@ -107,7 +106,7 @@ class QueueGauges:
     def collect(self) -> Iterable[Metric]:
         """The gauges now; none when Redis cannot be read (the scrape still succeeds)."""
         try:
-            observations = collect(self._client, self.settings, [self.group],
+            observations = observe(self._client, self.settings, [self.group],
                                    self._thresholds, time.time())
         except redis.RedisError as exc:
             self._note_failure(exc)
