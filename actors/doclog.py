@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from actors.base import job
-from brokers.boot import current_settings
+from middleware.runtime import current
 from pipeline import doclog
 from pipeline.errors import PayloadError
 from pipeline.names import QUEUE_DOCLOG
@@ -41,7 +41,7 @@ def rotate_here(dry_run: bool) -> None:
     """Rotate the doclog under this process's ATR_DOCLOG_ROOT and report it."""
     if not isinstance(dry_run, bool):
         raise PayloadError(f"dry_run must be true or false, got {dry_run!r}")
-    settings = current_settings()
+    settings = current().settings
     today = datetime.now(settings.zone).date()
     report = rotate(settings.doclog_root, today, settings.doclog_rotate_days, dry_run=dry_run)
     doclog.emit(doclog.EVENT_DOCLOG_ROTATED, dry_run=dry_run,

@@ -21,8 +21,8 @@ from typing import Any, Final, cast
 import redis
 
 from actors.base import job
-from actors.shared import broker_redis, check_flag, check_post_id, redis_lock
-from brokers.boot import current_settings
+from actors.shared import check_flag, check_post_id, redis_lock
+from middleware.runtime import current
 from pipeline import keys
 from pipeline.names import QUEUE_IMAGES, QUEUE_THUMBNAILS
 from pipeline.settings import Settings
@@ -62,7 +62,7 @@ def thumbnail(post_id: int) -> None:
     file is replaced atomically, so a retry rewrites the same file.
     """
     checked = check_post_id(post_id)
-    settings = current_settings()
+    settings = current().settings
     # Imported here: Wand loads ImageMagick, which producers (atr send) never need.
     from pipeline.featured import render_to_file, thumb_spec
 
@@ -82,13 +82,13 @@ def fi_pipeline(post_id: int, force: bool = False) -> None:
     """
     checked = check_post_id(post_id)
     force = check_flag("force", force)
-    settings = current_settings()
+    settings = current().settings
     # Imported here: Wand loads ImageMagick, which producers (atr send) never need.
     from pipeline.featured import attach_featured_image, thumb_spec
 
     spec = thumb_spec(settings)
     config = BridgeConfig.from_settings(settings)
-    client = broker_redis()
+    client = current().redis
     # Without the lock, two messages for one post (a producer's duplicate, a
     # redelivery while the first still runs) could both miss the lookup and
     # both upload.

@@ -23,8 +23,7 @@ from typing import Any, Final
 from dramatiq.middleware import CurrentMessage
 
 from actors.base import job
-from actors.shared import broker_redis
-from brokers.boot import current_settings
+from middleware.runtime import current
 from pipeline.errors import PayloadError
 from pipeline.llm.chain import LlmChain
 from pipeline.llm.config import build_chain
@@ -52,8 +51,8 @@ def llm_chain() -> LlmChain:
     A worker process has one of each; keying by both keeps brokers with
     other settings in the same process (tests, benches) apart.
     """
-    settings = current_settings()
-    client = broker_redis()
+    settings = current().settings
+    client = current().redis
     key = (settings, id(client))
     with _chain_lock:
         chain = _chains.get(key)

@@ -32,8 +32,8 @@ from dramatiq.middleware import CurrentMessage
 
 from actors.base import job
 from actors.llm import LLM_OPTIONS, llm_chain
-from actors.shared import broker_redis, check_flag, check_post_id, redis_lock
-from brokers.boot import current_settings
+from actors.shared import check_flag, check_post_id, redis_lock
+from middleware.runtime import current
 from pipeline import keys
 from pipeline.names import QUEUE_SEO
 from pipeline.seo.automation import Applied, apply_proposal, automate_seo
@@ -61,8 +61,8 @@ def seo_automation(post_id: int, force: bool = False) -> None:
     values a person edited.
     """
     checked, force = check_post_id(post_id), check_flag("force", force)
-    settings = current_settings()
-    client = broker_redis()
+    settings = current().settings
+    client = current().redis
     with _post_lock(client, checked), \
             Bridge(BridgeConfig.from_settings(settings)) as bridge:
         outcome = automate_seo(bridge, checked, llm_chain(), QualityGuide.from_settings(settings),
@@ -83,8 +83,8 @@ def seo_apply(post_id: int, force: bool = False) -> None:
     no proposal (run ``seo_automation`` first).
     """
     checked, force = check_post_id(post_id), check_flag("force", force)
-    settings = current_settings()
-    client = broker_redis()
+    settings = current().settings
+    client = current().redis
     with _post_lock(client, checked), \
             Bridge(BridgeConfig.from_settings(settings)) as bridge:
         applied = apply_proposal(bridge, checked, store=SeoStore(client),

@@ -19,6 +19,7 @@ from middleware.heartbeat import Heartbeat
 from middleware.imagemagick import ImageMagickPolicy
 from middleware.metrics import metrics_middleware
 from middleware.permanent import PermanentFailures
+from middleware.runtime import BindRuntime, Runtime
 from middleware.sentry import Sentry
 from middleware.systemd_notify import SystemdNotify
 from pipeline import redis_client
@@ -34,7 +35,6 @@ DEFAULT_MAX_RETRIES = 5
 #: Back-off between retries, in milliseconds: 15 s doubling up to 30 min.
 _MIN_BACKOFF_MS = 15_000
 _MAX_BACKOFF_MS = 30 * 60_000
-#: Redis socket timeouts, in seconds: an unreachable host fails fast instead of hanging.
 
 
 def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisBroker:
@@ -104,6 +104,9 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
             middleware.append(metrics)
     client = redis_client.connect(settings.redis_url, "broker",
                                   name=f"atr-{group.name if group else 'producer'}")
+    # What the actors read (middleware.runtime), bound per message so that each
+    # broker in a process hands its own settings and client to its messages.
+    middleware.append(BindRuntime(Runtime(settings, group, client)))
     # RedisBroker.__init__ is unannotated in dramatiq 2.2.
     return RedisBroker(client=client, middleware=middleware)  # type: ignore[no-untyped-call]
 
