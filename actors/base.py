@@ -24,7 +24,7 @@ from middleware.doclog import DOCLOG_STREAM_OPTION
 from pipeline import doclog, names
 from pipeline.errors import ConfigError, Deferred, PayloadError, PermanentError
 
-__all__ = ["ACTOR_DEFAULTS", "atr_actor", "declare_module", "job"]
+__all__ = ["ACTOR_DEFAULTS", "atr_actor", "check_fit", "declare_module", "job"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,6 +94,19 @@ def atr_actor(*, queue: str, broker: Broker, name: str | None = None,
     return decorator
 
 
+def check_fit(signature: inspect.Signature, actor_name: str, *args: Any, **kwargs: Any) -> None:
+    """Raise PayloadError, naming the parameters, when the arguments do not fit ``signature``.
+
+    The same check guards a producer's ``send`` and a worker's call.
+    """
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        expected = ", ".join(signature.parameters) or "no arguments"
+        raise PayloadError(f"payload does not fit {actor_name}: {exc}; "
+                           f"it takes: {expected}") from None
+
+
 def _checked(fn: Callable[..., Any], actor_name: str) -> Callable[..., Any]:
     """``fn`` raising PayloadError (dead-letter at once) for arguments it cannot take,
     and a :class:`Deferral` for a :class:`Deferred` (wait, no retry used).
@@ -105,12 +118,7 @@ def _checked(fn: Callable[..., Any], actor_name: str) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        try:
-            signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            expected = ", ".join(signature.parameters) or "no arguments"
-            raise PayloadError(f"payload does not fit {actor_name}: {exc}; "
-                               f"it takes: {expected}") from None
+        check_fit(signature, actor_name, *args, **kwargs)
         try:
             return fn(*args, **kwargs)
         except Deferred as exc:

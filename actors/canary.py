@@ -24,6 +24,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
 
 from actors.base import atr_actor
+from middleware import outcome
 from pipeline import keys
 from pipeline.errors import PayloadError, TransientError
 
@@ -98,7 +99,7 @@ def _answer(group: str | None, token: str, sleep_ms: int, fail_attempts: int) ->
         raise PayloadError(f"fail_attempts must be a whole number from 0 to "
                            f"{_MAX_FAIL_ATTEMPTS}, got {fail_attempts!r}")
     message = CurrentMessage.get_current_message()
-    attempt = 1 + int(message.options.get("retries", 0)) if message else 1
+    attempt = outcome.attempt(message) if message else 1
     if attempt <= fail_attempts:
         raise CanaryFailure(f"attempt {attempt} fails on request "
                             f"(fail_attempts={fail_attempts})")

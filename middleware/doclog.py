@@ -36,9 +36,9 @@ from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
 
 from middleware.deferral import DEFERRALS_OPTION, Deferral
+from middleware.outcome import FINAL_FAILURES, Outcome, attempt, outcome
 from pipeline import doclog, keys
 from pipeline.doclog import DoclogWriter, MessageScope
-from pipeline.errors import PermanentError
 
 __all__ = ["DOCLOG_STREAM_OPTION", "Doclog", "write_errors_key"]
 
@@ -86,26 +86,21 @@ class Doclog(Middleware):
                               result: Any = None,
                               exception: BaseException | None = None) -> None:
         try:
+            ended = outcome(message, exception)
             if isinstance(exception, Deferral):
-                self._finish(broker, message, doclog.EVENT_DEFERRED,
+                self._finish(broker, message, ended,
                              extra={"delay_ms": exception.delay_ms, "reason": exception.reason,
                                     DEFERRALS_OPTION: message.options.get(DEFERRALS_OPTION)})
                 return
-            if exception is None:
+            if exception is not None:
+                error: str | None = doclog.error_text(exception)
+            elif ended is Outcome.DEAD:
                 # Failed without an exception: a middleware failed it before
                 # the actor could run; it goes to the dead-letter queue.
-                event = doclog.EVENT_DEAD if message.failed else doclog.EVENT_SUCCEEDED
-                error = "failed by a middleware before the actor ran" if message.failed \
-                    else None
+                error = "failed by a middleware before the actor ran"
             else:
-                error = doclog.error_text(exception)
-                if not message.failed:
-                    event = doclog.EVENT_FAILED
-                elif isinstance(exception, PermanentError):
-                    event = doclog.EVENT_REJECTED
-                else:
-                    event = doclog.EVENT_DEAD
-            self._finish(broker, message, event, error=error)
+                error = None
+            self._finish(broker, message, ended, error=error)
         except Exception:
             logger.exception("Doclog could not record the end of message %r; "
                              "the job's outcome is unaffected.", message.message_id)
@@ -114,8 +109,7 @@ class Doclog(Middleware):
 
     def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         try:
-            self._finish(broker, message, doclog.EVENT_SKIPPED,
-                         dead_letter=bool(message.failed))
+            self._finish(broker, message, Outcome.SKIPPED, dead_letter=bool(message.failed))
         except Exception:
             logger.exception("Doclog could not record that message %r was skipped.",
                              message.message_id)
@@ -135,6 +129,7 @@ class Doclog(Middleware):
     def _finish(self, broker: dramatiq.Broker, message: MessageProxy, event: str, *,
                 error: str | None = None, dead_letter: bool | None = None,
                 extra: dict[str, Any] | None = None) -> None:
+        event = str(event)  # a plain str in the record, not the Outcome member
         scope = doclog.current_scope()
         record: dict[str, Any]
         if scope is not None and scope.fields["message_id"] == message.message_id:
@@ -150,14 +145,14 @@ class Doclog(Middleware):
             record["dead_letter"] = dead_letter
         if extra:
             record.update(extra)
-        if event in (doclog.EVENT_DEAD, doclog.EVENT_REJECTED):
+        if event in FINAL_FAILURES:
             record.update(_payload(message))  # the final line says what was given up
         self.writer.write(stream, record)
 
     def _fields(self, message: MessageProxy) -> dict[str, Any]:
         return {"message_id": message.message_id, "actor": message.actor_name,
                 "queue": q_name(message.queue_name), "group": self.group,
-                "attempt": 1 + int(message.options.get("retries", 0))}
+                "attempt": attempt(message)}
 
     def _stream(self, broker: dramatiq.Broker, message: MessageProxy) -> str:
         actor = broker.actors.get(message.actor_name)

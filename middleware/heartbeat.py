@@ -32,6 +32,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware
 
+from middleware.liveness import dead_threads
 from pipeline import keys
 
 __all__ = ["INTERVAL_S", "KEY_PREFIX", "TTL_S", "Heartbeat", "heartbeat_key",
@@ -107,7 +108,7 @@ class Heartbeat(Middleware):
              stop: threading.Event) -> None:
         ttl_ms = max(1, int(self.ttl_s * 1000))
         while not stop.is_set():
-            if _threads_alive(worker):
+            if not dead_threads(worker):
                 value = json.dumps({"pid": os.getpid(), "threads": len(worker.workers),
                                     "beat_at": time.time()})
                 _guarded(partial(client.set, key, value, px=ttl_ms), key, "refresh")
@@ -117,10 +118,6 @@ class Heartbeat(Middleware):
             stop.wait(self.interval_s)
 
 
-def _threads_alive(worker: dramatiq.Worker) -> bool:
-    consumers = list(worker.consumers.values())
-    threads = [*consumers, *worker.workers]
-    return bool(consumers) and all(t.is_alive() for t in threads)
 
 
 def _guarded(call: Callable[[], object], key: str, action: str) -> None:
