@@ -25,10 +25,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import redis
-
+from ops.common import RedisUnreachable
 from ops.console import render_table
-from pipeline import keys, redis_client
+from pipeline import keys
 from pipeline.groups import GROUPS, WorkerGroup
 from pipeline.health import (
     Observations,
@@ -37,8 +36,6 @@ from pipeline.health import (
     evaluate,
     summarize,
 )
-from pipeline.health_probe import observe, record
-from pipeline.redis_client import RedisUnreachable
 from pipeline.settings import Settings, load_settings
 
 __all__ = ["add_parsers", "doclog_snapshot_key", "over_key", "report_dict", "run"]
@@ -64,6 +61,10 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _cmd_health(args: argparse.Namespace) -> int:
+    import redis
+
+    from pipeline import redis_client
+
     settings = load_settings()
     redis_client.check_reachable(settings.redis_url)
     groups = [GROUPS[args.group]] if args.group else list(GROUPS.values())
@@ -81,6 +82,10 @@ def _cmd_health(args: argparse.Namespace) -> int:
 
 def run(settings: Settings, groups: Sequence[WorkerGroup]) -> tuple[Observations, Report]:
     """Collect the observations of ``groups`` (and their queues) and evaluate them."""
+    # Imported here: building atr's parser must not load the Redis client.
+    from pipeline import redis_client
+    from pipeline.health_probe import observe, record
+
     thresholds = Thresholds.from_settings(settings)
     client = redis_client.connect(settings.redis_url, "probe", decode=True)
     try:

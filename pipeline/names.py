@@ -10,6 +10,7 @@ from typing import Final
 
 __all__ = [
     "ALL_QUEUES",
+    "LLM_PROVIDERS",
     "QUEUE_ADS",
     "QUEUE_DOCLOG",
     "QUEUE_GA4",
@@ -48,3 +49,6 @@ ALL_QUEUES: Final = (
     QUEUE_INDEX,
     QUEUE_ADS,
 )
+
+#: Every LLM provider name settings accept, in the default fallback order.
+LLM_PROVIDERS: Final = ("openai", "gemini", "offline")

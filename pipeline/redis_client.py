@@ -25,7 +25,7 @@ from typing import Final, Literal
 
 import redis
 
-from pipeline.errors import AtrError
+from pipeline.errors import RedisUnreachable
 from pipeline.settings import redact_url
 
 __all__ = ["Purpose", "RedisUnreachable", "check_reachable", "connect", "one_line"]
@@ -48,10 +48,6 @@ _POLICIES: Final[dict[str, _Policy]] = {
     "reachability": _Policy(3.0, 3.0),
     "http_health": _Policy(2.0, 2.0),
 }
-
-
-class RedisUnreachable(AtrError):
-    """Raised when Redis does not answer; the message names the redacted URL."""
 
 
 def connect(url: str, purpose: Purpose, *, name: str | None = None,
