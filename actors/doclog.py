@@ -1,7 +1,7 @@
 """Actors of the ``doclog`` queue (worker2): rotation of this host's doclog.
 
 The doclog is written on the host of each group, so each group rotates its
-own: ``doclog_rotate`` here, ``doclog_rotate_worker1`` in :mod:`actors.high`.
+own: ``doclog_rotate`` here, ``doclog_rotate_worker1`` in :mod:`actors.doclog_worker1`.
 The scheduler enqueues both daily; both run :func:`rotate_here`.
 """
 
@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from actors.base import job
 from middleware.runtime import current
-from pipeline import doclog
+from pipeline import doclog, names
 from pipeline.errors import PayloadError
 from pipeline.names import QUEUE_DOCLOG
 from pipeline.rotate import rotate
@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 ROTATE_OPTIONS: Final[dict[str, Any]] = {"max_retries": 3, "time_limit": 30 * 60_000}
 
 
-@job(queue=QUEUE_DOCLOG, **ROTATE_OPTIONS)
+@job(queue=QUEUE_DOCLOG, name=names.ACTOR_DOCLOG_ROTATE, **ROTATE_OPTIONS)
 def doclog_rotate(dry_run: bool = False) -> None:
     """Compress finished doclog days and delete those past ``ATR_DOCLOG_ROTATE_DAYS``.
 

@@ -24,6 +24,7 @@ from dramatiq.middleware import CurrentMessage
 
 from actors.base import job
 from middleware.runtime import current
+from pipeline import names
 from pipeline.errors import PayloadError
 from pipeline.llm.chain import LlmChain
 from pipeline.llm.config import build_chain
@@ -61,7 +62,7 @@ def llm_chain() -> LlmChain:
         return chain
 
 
-@job(queue=QUEUE_SEO, **LLM_OPTIONS)
+@job(queue=QUEUE_SEO, name=names.ACTOR_SEO_SUGGEST, **LLM_OPTIONS)
 def seo_suggest(title: str, content: str, tags: list[str] | None = None,
                 ref: str | None = None) -> None:
     """Ask the LLM chain for SEO fields of a text; the answer goes to the doclog.

@@ -34,7 +34,7 @@ from actors.base import job
 from actors.llm import LLM_OPTIONS, llm_chain
 from actors.shared import check_flag, check_post_id, redis_lock
 from middleware.runtime import current
-from pipeline import keys
+from pipeline import keys, names
 from pipeline.names import QUEUE_SEO
 from pipeline.seo.automation import Applied, apply_proposal, automate_seo
 from pipeline.seo.quality import QualityGuide
@@ -53,7 +53,7 @@ _TAG_LOCK_MS: Final = 30_000
 _BUSY_WAIT_MS: Final = 5_000
 
 
-@job(queue=QUEUE_SEO, **LLM_OPTIONS)
+@job(queue=QUEUE_SEO, name=names.ACTOR_SEO_AUTOMATION, **LLM_OPTIONS)
 def seo_automation(post_id: int, force: bool = False) -> None:
     """Propose (or, in apply mode, write) SEO tags and meta for post ``post_id``.
 
@@ -75,7 +75,7 @@ def seo_automation(post_id: int, force: bool = False) -> None:
         _log_applied(checked, outcome.applied)
 
 
-@job(queue=QUEUE_SEO, max_retries=5)
+@job(queue=QUEUE_SEO, name=names.ACTOR_SEO_APPLY, max_retries=5)
 def seo_apply(post_id: int, force: bool = False) -> None:
     """Write the stored proposal of post ``post_id`` (``atr seo approve`` sends this).
 

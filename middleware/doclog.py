@@ -35,7 +35,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
 
-from middleware.deferral import DEFERRALS_OPTION, Deferral
+from middleware.deferral import DEFERRALS_OPTION, RequeueAfter
 from middleware.outcome import FINAL_FAILURES, Outcome, attempt, outcome
 from pipeline import doclog, keys
 from pipeline.doclog import DoclogWriter, MessageScope
@@ -87,7 +87,7 @@ class Doclog(Middleware):
                               exception: BaseException | None = None) -> None:
         try:
             ended = outcome(message, exception)
-            if isinstance(exception, Deferral):
+            if isinstance(exception, RequeueAfter):
                 self._finish(broker, message, ended,
                              extra={"delay_ms": exception.delay_ms, "reason": exception.reason,
                                     DEFERRALS_OPTION: message.options.get(DEFERRALS_OPTION)})

@@ -17,7 +17,7 @@ from typing import Any
 import dramatiq
 from dramatiq.broker import MessageProxy
 
-from middleware.deferral import Deferral
+from middleware.deferral import RequeueAfter
 from pipeline.errors import PermanentError
 
 __all__ = ["FINAL_FAILURES", "Outcome", "attempt", "outcome", "rejects"]
@@ -34,7 +34,7 @@ class Outcome(StrEnum):
     DEAD = "dead"
     #: A :class:`PermanentError` (bad input): dead-lettered at once, no retry.
     REJECTED = "rejected"
-    #: Waits for a shared budget or a lock (:class:`Deferral`); no retry used.
+    #: Waits for a shared budget or a lock (:class:`RequeueAfter`); no retry used.
     DEFERRED = "deferred"
     #: A middleware skipped it (AgeLimit, ...); ``message.failed`` says if dead-lettered.
     SKIPPED = "skipped"
@@ -51,7 +51,7 @@ def attempt(message: dramatiq.Message[Any] | MessageProxy) -> int:
 
 def outcome(message: MessageProxy, exception: BaseException | None) -> Outcome:
     """How the processing of ``message`` ended (``after_process_message``'s arguments)."""
-    if isinstance(exception, Deferral):
+    if isinstance(exception, RequeueAfter):
         return Outcome.DEFERRED
     if exception is None:
         return Outcome.DEAD if message.failed else Outcome.SUCCEEDED

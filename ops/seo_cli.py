@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Final
 
 from ops.common import Exit, redis_down
 from ops.console import render_table
+from pipeline import names
 from pipeline.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -84,9 +85,9 @@ def _cmd_approve(args: argparse.Namespace) -> int:
     broker = producer_broker(settings)
     try:
         for proposal in proposals:
-            message = send(broker, "seo_apply", {"post_id": proposal.post_id,
+            message = send(broker, names.ACTOR_SEO_APPLY, {"post_id": proposal.post_id,
                                                  "force": bool(args.force)})
-            print(f"post {proposal.post_id}: seo_apply enqueued "
+            print(f"post {proposal.post_id}: {names.ACTOR_SEO_APPLY} enqueued "
                   f"(message_id={message.message_id})")
     finally:
         broker.close()
