@@ -36,7 +36,6 @@ __all__ = [
     "CanaryFailure",
     "canary_name",
     "declare",
-    "reply_key",
 ]
 
 logger = logging.getLogger(__name__)
@@ -64,7 +63,6 @@ def canary_name(queue: str) -> str:
     return f"ping_{queue}"
 
 
-reply_key = keys.ping_reply
 
 
 def declare(broker: RedisBroker, queues: Iterable[str], group: str | None) -> None:
@@ -126,6 +124,6 @@ def _answer(group: str | None, token: str, sleep_ms: int, fail_attempts: int) ->
     if token:
         client = cast(RedisBroker, dramatiq.get_broker()).client
         with client.pipeline() as pipe:
-            pipe.rpush(reply_key(token), json.dumps(reply))
-            pipe.expire(reply_key(token), REPLY_TTL_S)
+            pipe.rpush(keys.ping_reply(token), json.dumps(reply))
+            pipe.expire(keys.ping_reply(token), REPLY_TTL_S)
             pipe.execute()

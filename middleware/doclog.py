@@ -16,7 +16,7 @@ that a later middleware skips, and its duration covers the whole stack.
 
 The stream of an actor is its ``doclog_stream`` option, by default its name.
 Lines lost to I/O errors (:attr:`DoclogWriter.errors`) are added to the Redis
-counter :func:`write_errors_key` (``atr:doclog:write_errors:<group>``, or
+counter :func:`pipeline.keys.write_errors` (``atr:doclog:write_errors:<group>``, or
 ``...:producer``), which ``atr health`` reads; it is never reset.
 """
 
@@ -40,7 +40,7 @@ from middleware.outcome import FINAL_FAILURES, Outcome, attempt, outcome
 from pipeline import doclog, keys
 from pipeline.doclog import DoclogWriter, MessageScope
 
-__all__ = ["DOCLOG_STREAM_OPTION", "Doclog", "write_errors_key"]
+__all__ = ["DOCLOG_STREAM_OPTION", "Doclog"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,6 @@ DOCLOG_STREAM_OPTION: Final = "doclog_stream"
 _NOT_A_STREAM_CHAR: Final = re.compile(r"[^a-z0-9_]")
 
 
-write_errors_key = keys.write_errors
 
 
 class Doclog(Middleware):
@@ -171,7 +170,7 @@ class Doclog(Middleware):
             if delta <= 0 or not isinstance(broker, RedisBroker):
                 return
             self._published += delta
-        key = write_errors_key(self.group)
+        key = keys.write_errors(self.group)
         try:
             broker.client.incrby(key, delta)
         except redis.RedisError as exc:

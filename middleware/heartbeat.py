@@ -35,21 +35,16 @@ from dramatiq.middleware import Middleware
 from middleware.liveness import dead_threads
 from pipeline import keys
 
-__all__ = ["INTERVAL_S", "KEY_PREFIX", "TTL_S", "Heartbeat", "heartbeat_key",
-           "heartbeat_pattern"]
+__all__ = ["INTERVAL_S", "TTL_S", "Heartbeat"]
 
 logger = logging.getLogger(__name__)
 
-#: Prefix of every worker heartbeat key.
-KEY_PREFIX: Final = keys.HEARTBEAT_PREFIX
 #: Lifetime of a heartbeat key, in seconds: a killed process counts as dead after this.
 TTL_S: Final = 60.0
 #: How often a live worker refreshes its key, in seconds (4 chances per TTL).
 INTERVAL_S: Final = 15.0
 
 
-heartbeat_key = keys.heartbeat
-heartbeat_pattern = keys.heartbeat_pattern
 
 
 @dataclass
@@ -82,7 +77,7 @@ class Heartbeat(Middleware):
             return
         # Boundary: a heartbeat problem must never stop a worker from booting.
         try:
-            key = heartbeat_key(self.group, socket.gethostname(), os.getpid())
+            key = keys.heartbeat(self.group, socket.gethostname(), os.getpid())
             stop = threading.Event()
             thread = threading.Thread(target=self._run, args=(broker.client, key, worker, stop),
                                       name=f"atr-heartbeat-{self.group}", daemon=True)

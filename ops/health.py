@@ -27,7 +27,6 @@ from typing import Any, Final
 
 from ops.common import RedisUnreachable
 from ops.console import render_table
-from pipeline import keys
 from pipeline.groups import GROUPS, WorkerGroup
 from pipeline.health import (
     Observations,
@@ -38,7 +37,7 @@ from pipeline.health import (
 )
 from pipeline.settings import Settings, load_settings
 
-__all__ = ["add_parsers", "doclog_snapshot_key", "over_key", "report_dict", "run"]
+__all__ = ["add_parsers", "report_dict", "run"]
 
 _DESCRIPTION: Final = ("Check every queue (backlog, latency, dead letters), the live worker "
                         "processes of each group, lost doclog lines and the scheduler.")
@@ -46,8 +45,6 @@ _EPILOG: Final = ("Exit codes (Nagios): 0 OK, 1 WARN, 2 CRIT, 3 Redis unreachabl
                   "ATR_HEALTH_*; a backlog counts once it lasted ATR_HEALTH_SUSTAIN_S.")
 
 
-over_key = keys.health_over
-doclog_snapshot_key = keys.health_doclog
 
 
 def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -166,11 +166,11 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _status_row(chain: LlmChain, provider: Any) -> dict[str, Any]:
-    from pipeline.llm.chain import exhausted_key
+    from pipeline import keys
 
     budget = chain.budget(provider)
     snap = chain.limiter.snapshot(budget)
-    mark = chain.client.get(exhausted_key(provider.name))
+    mark = chain.client.get(keys.llm_exhausted(provider.name))
     return {"provider": provider.name, "model": provider.model,
             "requests": snap.requests, "rpm": budget.limits.rpm,
             "tokens": snap.tokens, "tpm": budget.limits.tpm, "cooldown_ms": snap.cooldown_ms,
@@ -180,7 +180,7 @@ def _status_row(chain: LlmChain, provider: Any) -> dict[str, Any]:
 def _cmd_reset(args: argparse.Namespace) -> int:
     import redis
 
-    from pipeline.llm.chain import exhausted_key
+    from pipeline import keys
     from pipeline.llm.ratelimit import Budget, Limits
 
     settings = load_settings()
@@ -188,7 +188,7 @@ def _cmd_reset(args: argparse.Namespace) -> int:
     try:
         model = settings.openai_model if args.provider == "openai" else settings.gemini_model
         budget = Budget(args.provider, model, Limits(None, None))
-        removed = client.delete(exhausted_key(args.provider), f"{budget.key}:cool")
+        removed = client.delete(keys.llm_exhausted(args.provider), f"{budget.key}:cool")
     except redis.RedisError as exc:
         return _redis_down(settings, exc)
     finally:

@@ -30,7 +30,7 @@ from brokers.producer import send
 from pipeline import keys
 from pipeline.schedule import ScheduledJob, next_tick
 
-__all__ = ["TICK_OPTION", "Scheduler", "claim_key", "heartbeat_key"]
+__all__ = ["TICK_OPTION", "Scheduler"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +45,6 @@ _MISSED_TICK_GRACE_S: Final = 300
 _REDIS_DOWN: Final = (redis.RedisError, dramatiq.errors.BrokerConnectionError)
 
 
-claim_key = keys.schedule_claim
-heartbeat_key = keys.scheduler_heartbeat
 
 
 class Scheduler:
@@ -84,8 +82,8 @@ class Scheduler:
             now = datetime.now(self._zone)
             try:
                 if time.monotonic() - last_beat >= _HEARTBEAT_EVERY_S:
-                    self._broker.client.set(heartbeat_key(self.identity), now.isoformat(),
-                                            ex=60)
+                    self._broker.client.set(keys.scheduler_heartbeat(self.identity),
+                                            now.isoformat(), ex=60)
                     last_beat = time.monotonic()
                 for job in self._jobs:
                     if due[job.name] <= now:
@@ -109,7 +107,7 @@ class Scheduler:
 
     def fire(self, job: ScheduledJob, tick: datetime) -> bool:
         """Claim ``tick`` for ``job`` and enqueue it; False when another scheduler had it."""
-        key = claim_key(job.name, tick)
+        key = keys.schedule_claim(job.name, tick)
         if not self._broker.client.set(key, self.identity, nx=True, ex=_CLAIM_TTL_S):
             logger.debug("Tick %s of %s was enqueued by another scheduler.", tick, job.name)
             return False
