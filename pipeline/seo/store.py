@@ -3,10 +3,14 @@
 - ``atr:seo:proposal:<post_id>``: the latest proposal for a post (JSON), and
   the sorted set ``atr:seo:proposals`` (post id -> time proposed) that
   ``atr seo review`` lists. A proposal lives until it is applied or replaced.
-- ``atr:seo:written:<post_id>``: the fields as our last write left them
-  (JSON). It is how a value a person edited afterwards is recognised: a
-  current value that is neither empty, nor what we wrote, nor what we now
-  propose was written by someone else, and is kept unless ``force``.
+- ``atr:seo:written:<post_id>``: the fields as our last write left them,
+  the tags the automation owns on the post and the tags a person removed
+  (JSON, :class:`Written`). It is how a value a person edited afterwards is
+  recognised: a current value that is neither empty, nor what we wrote, nor
+  what we now propose was written by someone else, and is kept unless
+  ``force``; a tag that was on the post at a write of ours and is gone now
+  was removed by a person, and is remembered as removed on every later run,
+  so it is never added back (unless ``force``).
 
 WordPress stays the truth for the post itself; these keys never expire, so a
 post's history of automated writes survives restarts (a few hundred bytes a
@@ -21,7 +25,7 @@ from typing import Any, Final
 
 import redis
 
-__all__ = ["FIELDS", "Proposal", "SeoFields", "SeoStore"]
+__all__ = ["FIELDS", "Proposal", "SeoFields", "SeoStore", "Written"]
 
 #: The meta fields, in display order (tags are handled apart: they are added, never removed).
 FIELDS: Final = ("focus_keyword", "meta_description", "seo_title")
@@ -86,6 +90,45 @@ class Proposal:
                    str(data["created"]), tuple(data.get("protected") or ()))
 
 
+@dataclass(frozen=True)
+class Written:
+    """What our last write left on a post, and the tags the automation owns there.
+
+    ``values`` are the post's fields right after the write (``tags``: every
+    tag the post had then, a person's too); ``owned`` the tags we added that
+    are still on the post; ``removed`` the tags a person took off since a
+    write of ours (never added back unless ``force``); ``proposal_id`` the
+    message id of the proposal applied, ``applied`` when (RFC 3339, UTC).
+    """
+
+    values: SeoFields
+    owned: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    proposal_id: str = ""
+    applied: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-clean values."""
+        return {"values": self.values.to_json(), "owned": list(self.owned),
+                "removed": list(self.removed), "proposal_id": self.proposal_id,
+                "applied": self.applied}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Written:
+        """A record from :meth:`to_json`'s shape, or from the older bare fields.
+
+        An older record kept only the fields: every tag in it counts as owned,
+        and nothing is known to be removed yet.
+        """
+        if "values" not in data:
+            values = SeoFields.from_json(data)
+            return cls(values, owned=values.tags)
+        return cls(SeoFields.from_json(data["values"]),
+                   tuple(str(t) for t in data.get("owned") or ()),
+                   tuple(str(t) for t in data.get("removed") or ()),
+                   str(data.get("proposal_id") or ""), str(data.get("applied") or ""))
+
+
 class SeoStore:
     """Proposals and last-written values per post, in Redis. Thread-safe."""
 
@@ -121,14 +164,14 @@ class SeoStore:
         pipe.zrem(_INDEX, str(post_id))
         pipe.execute()
 
-    def get_written(self, post_id: int) -> SeoFields | None:
+    def get_written(self, post_id: int) -> Written | None:
         """What our last write left on ``post_id``, or None if we never wrote it."""
         raw = self.client.get(_written_key(post_id))
-        return SeoFields.from_json(json.loads(raw)) if raw is not None else None
+        return Written.from_json(json.loads(raw)) if raw is not None else None
 
-    def put_written(self, post_id: int, values: SeoFields) -> None:
+    def put_written(self, post_id: int, record: Written) -> None:
         """Record what our write left on ``post_id``."""
-        self.client.set(_written_key(post_id), json.dumps(values.to_json(), ensure_ascii=False))
+        self.client.set(_written_key(post_id), json.dumps(record.to_json(), ensure_ascii=False))
 
 
 def _proposal_key(post_id: int) -> str:

@@ -27,6 +27,7 @@ __all__ = [
     "BridgeRequestError",
     "BridgeUnavailableError",
     "MetaNotRegisteredError",
+    "ValueNotStorableError",
     "WriteNotAppliedError",
 ]
 
@@ -64,11 +65,25 @@ class BridgeRequestError(BridgeError, PermanentError):
 
 
 class WriteNotAppliedError(BridgeError, PermanentError):
-    """Raised when WordPress answered a write with 200 but the read-back shows no change."""
+    """Raised when WordPress answered a write with 200 but the read-back shows no change.
+
+    ``stored`` maps each meta field whose stored value differs to that value.
+    """
+
+    stored: Mapping[str, str] = MappingProxyType({})
 
 
 class MetaNotRegisteredError(WriteNotAppliedError):
-    """Raised when WordPress dropped written meta keys: not registered with show_in_rest."""
+    """Raised when meta keys are not registered with show_in_rest (checked before writing)."""
+
+
+class ValueNotStorableError(BridgeError, PermanentError):
+    """Raised before any write when WordPress's sanitising would store another value.
+
+    ``stored`` maps each such field (or ``tag:<name>``) to what WordPress would keep.
+    """
+
+    stored: Mapping[str, str] = MappingProxyType({})
 
 
 class BridgeUnavailableError(BridgeError, TransientError):
