@@ -134,8 +134,12 @@ def test_a_second_message_for_the_same_post_changes_nothing_unless_forced(
     run_fi(broker, tmp_path / "logs", post_id)
     _, again = run_fi(broker, tmp_path / "logs", post_id)
     assert [ln["event"] for ln in again] == ["started", "thumbnail.featured_kept", "succeeded"]
+    writes = len(wordpress.requests_to("POST", "posts.item"))
     _, forced = run_fi(broker, tmp_path / "logs", post_id, force=True)
-    assert [ln["event"] for ln in forced] == ["started", "thumbnail.featured_set", "succeeded"]
+    # force on an unchanged thumbnail: nothing to change, so no post write either.
+    assert [ln["event"] for ln in forced] == ["started", "thumbnail.featured_kept", "succeeded"]
+    assert forced[1]["reason"] == "current"
+    assert len(wordpress.requests_to("POST", "posts.item")) == writes
     assert len(wordpress.media) == 1
 
 
