@@ -82,8 +82,11 @@ def _cmd_approve(args: argparse.Namespace) -> int:
     broker = producer_broker(settings)
     try:
         for proposal in proposals:
+            # The proposal reviewed: a repeated approval, or one of a proposal
+            # replaced since, is then a no-op instead of writing something unseen.
             message = send(broker, "seo_apply", {"post_id": proposal.post_id,
-                                                 "force": bool(args.force)})
+                                                 "force": bool(args.force),
+                                                 "proposal_id": proposal.message_id})
             print(f"post {proposal.post_id}: seo_apply enqueued "
                   f"(message_id={message.message_id})")
     finally:

@@ -16,6 +16,7 @@ from one that is empty.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
@@ -81,6 +82,14 @@ class Post:
     #: Site-local publish and last-change times, as WordPress answers them.
     date: str = "2026-11-20T09:00:00"
     modified: str = ""
+    #: The last change in UTC; WordPress bumps both on every REST write (:meth:`touch`).
+    modified_gmt: str = ""
+
+    def touch(self) -> None:
+        """Record a change now (second resolution, as WordPress keeps it; the site is KST)."""
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
+        self.modified_gmt = now.isoformat()
+        self.modified = (now + dt.timedelta(hours=9)).isoformat()
 
     def as_json(self, site: str, *, edit: bool,
                 registered_meta: frozenset[str] | None = None) -> dict[str, Any]:
@@ -99,6 +108,7 @@ class Post:
             content["raw"] = self.content
         return {
             "id": self.id, "date": self.date, "modified": self.modified or self.date,
+            "modified_gmt": self.modified_gmt or _gmt(self.modified or self.date),
             "slug": self.slug, "status": self.status, "type": "post",
             "link": f"{site}/{self.slug}/",
             "title": title, "content": content, "featured_media": self.featured_media,
@@ -181,6 +191,11 @@ def term_name(raw: str) -> str:
 def term_slug(stored_name: str) -> str:
     """The slug WordPress derives from a stored term name (entities dropped, then encoded)."""
     return encode_slug(_ENTITY.sub("", stored_name))
+
+
+def _gmt(local: str) -> str:
+    """A site-local (KST) time as UTC."""
+    return (dt.datetime.fromisoformat(local) - dt.timedelta(hours=9)).isoformat()
 
 
 def render_title(raw: str) -> str:

@@ -40,14 +40,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Final, Protocol
 
 from pipeline import doclog
 from pipeline.errors import PermanentError
 from pipeline.llm.chain import Suggestion
 from pipeline.llm.request import SeoAnswer, SeoRequest
 from pipeline.seo.quality import QualityGuide, check, feedback
-from pipeline.seo.store import FIELDS, Proposal, SeoFields, Written
+from pipeline.seo.store import FIELDS, Proposal, SeoFields, Written, content_hash
 from pipeline.text import normalise_tag
 from pipeline.wordpress import Bridge, Post, TagLock, WriteNotAppliedError
 from pipeline.wordpress.posts import get_post
@@ -61,13 +61,18 @@ from pipeline.wordpress.seo_meta import (
 from pipeline.wordpress.tags import ensure_tags, get_tags
 
 __all__ = [
+    "SKIP_ALREADY_APPLIED",
+    "SKIP_POST_CHANGED",
+    "SKIP_REPLACED",
     "Applied",
+    "ApplyOutcome",
     "ProposalStore",
     "QualityRejected",
     "SeoAdvisor",
     "SeoOutcome",
     "apply_proposal",
     "automate_seo",
+    "post_changes",
 ]
 
 
@@ -139,13 +144,15 @@ def automate_seo(bridge: Bridge, post_id: int, advisor: SeoAdvisor, guide: Quali
 
     ``key`` (the message id) marks the proposal: a stored proposal with the
     same key is this job's own, from an earlier delivery, and is reused
-    instead of asking again. ``plugin`` is the SEO plugin whose meta is read
-    and written; ``force`` also replaces values a person edited.
+    instead of asking again, unless the post's title or content changed
+    since. ``plugin`` is the SEO plugin whose meta is read and written;
+    ``force`` also replaces values a person edited.
     """
+    post = get_post(bridge, post_id)
     proposal = store.get_proposal(post_id)
-    reused = proposal is not None and proposal.message_id == key
+    reused = proposal is not None and proposal.message_id == key \
+        and not post_changes(proposal, post)
     if proposal is None or not reused:
-        post = get_post(bridge, post_id)
         current = _current_fields(bridge, post, plugin)
         written = store.get_written(post_id)
         proposal = _propose(advisor, guide, post, current, written.values if written else None,
@@ -155,19 +162,90 @@ def automate_seo(bridge: Bridge, post_id: int, advisor: SeoAdvisor, guide: Quali
                     provider=proposal.provider, model=proposal.model,
                     current=proposal.current.to_json(), proposed=proposal.proposed.to_json(),
                     protected=list(proposal.protected))
-    applied = _apply(bridge, proposal, store, tag_lock, plugin, force=force) if apply else None
+    applied = _apply(bridge, proposal, store, tag_lock, plugin, force=force, post=post) \
+        if apply else None
     return SeoOutcome(proposal, reused, applied)
 
 
+@dataclass(frozen=True)
+class ApplyOutcome:
+    """What :func:`apply_proposal` did: ``applied``, or why not (``skipped``, ``changes``).
+
+    ``skipped`` is None (written), ``"post_changed"`` (the post changed since
+    the proposal: nothing written, ``changes`` says what; propose again),
+    ``"already_applied"`` or ``"replaced"`` (the approved proposal is gone:
+    a repeated approval, or a newer proposal waits for review).
+    """
+
+    applied: Applied | None
+    skipped: str | None = None
+    changes: tuple[str, ...] = ()
+    proposal_id: str = ""
+
+
+SKIP_POST_CHANGED: Final = "post_changed"
+SKIP_ALREADY_APPLIED: Final = "already_applied"
+SKIP_REPLACED: Final = "replaced"
+
+
 def apply_proposal(bridge: Bridge, post_id: int, *, store: ProposalStore, tag_lock: TagLock,
-                   plugin: str, force: bool = False) -> Applied:
-    """Write the stored proposal of post ``post_id``; PermanentError when it has none."""
+                   plugin: str, force: bool = False,
+                   proposal_id: str | None = None) -> ApplyOutcome:
+    """Write the stored proposal of post ``post_id``, if it still fits the post.
+
+    ``proposal_id`` is the proposal the approver saw (its ``message_id``;
+    None: whichever is stored). A proposal whose post's title or content
+    changed since it was made is not written (``post_changed``). A repeated
+    approval, of a proposal already applied, is a no-op (``already_applied``);
+    one of a proposal since replaced by a newer one too (``replaced``: the
+    newer one waits for review). PermanentError when nothing was ever
+    proposed or applied for the post.
+    """
     proposal = store.get_proposal(post_id)
-    if proposal is None:
-        raise PermanentError(f"post {post_id} has no SEO proposal to apply (already "
-                             "applied, or never proposed): send seo_automation first, "
-                             "then `atr seo review`")
-    return _apply(bridge, proposal, store, tag_lock, plugin, force=force)
+    if proposal is None or (proposal_id and proposal_id != proposal.message_id):
+        written = store.get_written(post_id)
+        if written is not None and proposal_id in (None, written.proposal_id):
+            return _skipped(post_id, SKIP_ALREADY_APPLIED, written.proposal_id,
+                            f"applied at {written.applied or 'an earlier run'}")
+        if proposal_id and proposal is not None:
+            return _skipped(post_id, SKIP_REPLACED, proposal_id,
+                            f"a newer proposal ({proposal.message_id}, {proposal.created}) "
+                            "waits for review: see `atr seo review`")
+        if proposal_id and written is not None:
+            return _skipped(post_id, SKIP_REPLACED, proposal_id,
+                            f"a newer proposal ({written.proposal_id}) was applied at "
+                            f"{written.applied}")
+        raise PermanentError(f"post {post_id} has no SEO proposal to apply (never proposed, "
+                             "or its proposal was lost): send seo_automation first, then "
+                             "`atr seo review`")
+    post = get_post(bridge, post_id)
+    changes = post_changes(proposal, post)
+    if changes:
+        return ApplyOutcome(None, SKIP_POST_CHANGED, changes, proposal.message_id)
+    return ApplyOutcome(_apply(bridge, proposal, store, tag_lock, plugin, force=force,
+                               post=post), proposal_id=proposal.message_id)
+
+
+def post_changes(proposal: Proposal, post: Post) -> tuple[str, ...]:
+    """How ``post`` differs from what ``proposal`` was made from (empty: it still fits).
+
+    The title and the raw content count; ``modified_gmt`` alone does not:
+    every REST write bumps it, our own featured image among them.
+    """
+    changes = []
+    if post.title != proposal.title:
+        changes.append(f"title {proposal.title!r} -> {post.title!r}")
+    if proposal.content_hash and content_hash(post.content) != proposal.content_hash:
+        changes.append("content edited"
+                       + (f" (modified {proposal.modified_gmt} -> {post.modified_gmt} UTC)"
+                          if proposal.modified_gmt and post.modified_gmt else ""))
+    return tuple(changes)
+
+
+def _skipped(post_id: int, reason: str, proposal_id: str, detail: str) -> ApplyOutcome:
+    doclog.emit(doclog.EVENT_SEO_APPLY_SKIPPED, post_id=post_id, reason=reason,
+                proposal_id=proposal_id, detail=detail)
+    return ApplyOutcome(None, reason, (), proposal_id)
 
 
 def _current_fields(bridge: Bridge, post: Post, plugin: str) -> SeoFields:
@@ -208,13 +286,14 @@ def _propose(advisor: SeoAdvisor, guide: QualityGuide, post: Post, current: SeoF
     proposed = _fields(answer)
     return Proposal(post.id, post.title, current, proposed, suggestion.provider,
                     suggestion.completion.model, key, _now(),
-                    _protected_fields(current, written, proposed))
+                    _protected_fields(current, written, proposed),
+                    content_hash(post.content), post.modified_gmt)
 
 
 def _apply(bridge: Bridge, proposal: Proposal, store: ProposalStore, tag_lock: TagLock,
-           plugin: str, *, force: bool) -> Applied:
+           plugin: str, *, force: bool, post: Post) -> Applied:
     """Write ``proposal``, record it as our last write, forget it, and say so in the doclog."""
-    done = _write(bridge, plugin, proposal, store, tag_lock, force=force)
+    done = _write(bridge, plugin, proposal, store, tag_lock, force=force, post=post)
     store.put_written(proposal.post_id, done.record)
     store.delete_proposal(proposal.post_id)
     doclog.emit(doclog.EVENT_SEO_APPLIED, post_id=proposal.post_id, plugin=plugin,
@@ -225,10 +304,9 @@ def _apply(bridge: Bridge, proposal: Proposal, store: ProposalStore, tag_lock: T
 
 
 def _write(bridge: Bridge, plugin: str, proposal: Proposal, store: ProposalStore,
-           tag_lock: TagLock, *, force: bool) -> Applied:
-    """Write ``proposal`` to its post: check everything, create tags, then ONE post write."""
+           tag_lock: TagLock, *, force: bool, post: Post) -> Applied:
+    """Write ``proposal`` to ``post`` (just read): check everything, create tags, ONE post write."""
     written = store.get_written(proposal.post_id)
-    post = get_post(bridge, proposal.post_id)
     current = _current_fields(bridge, post, plugin)
     proposed = proposal.proposed
     kept = () if force else _protected_fields(current, written.values if written else None,

@@ -19,13 +19,14 @@ post).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
 import redis
 
-__all__ = ["FIELDS", "Proposal", "SeoFields", "SeoStore", "Written"]
+__all__ = ["FIELDS", "Proposal", "SeoFields", "SeoStore", "Written", "content_hash"]
 
 #: The meta fields, in display order (tags are handled apart: they are added, never removed).
 FIELDS: Final = ("focus_keyword", "meta_description", "seo_title")
@@ -60,7 +61,11 @@ class SeoFields:
 
 @dataclass(frozen=True)
 class Proposal:
-    """What seo_automation proposes for a post, beside the values it found."""
+    """What seo_automation proposes for a post, beside the values it found.
+
+    ``title``, ``content_hash`` and ``modified_gmt`` record the post it was
+    made from, so that applying it after the post changed can be refused.
+    """
 
     post_id: int
     title: str
@@ -72,6 +77,10 @@ class Proposal:
     created: str
     #: Fields a person edited since our last write: kept unless ``force``.
     protected: tuple[str, ...] = field(default=())
+    #: SHA-256 (hex) of the raw content the proposal was made from ('' in older proposals).
+    content_hash: str = ""
+    #: The post's ``modified_gmt`` then ('' in older proposals).
+    modified_gmt: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """JSON-clean values."""
@@ -79,7 +88,8 @@ class Proposal:
                 "current": self.current.to_json(), "proposed": self.proposed.to_json(),
                 "provider": self.provider, "model": self.model,
                 "message_id": self.message_id, "created": self.created,
-                "protected": list(self.protected)}
+                "protected": list(self.protected), "content_hash": self.content_hash,
+                "modified_gmt": self.modified_gmt}
 
     @classmethod
     def from_json(cls, data: Any) -> Proposal:
@@ -87,7 +97,8 @@ class Proposal:
         return cls(int(data["post_id"]), str(data["title"]),
                    SeoFields.from_json(data["current"]), SeoFields.from_json(data["proposed"]),
                    str(data["provider"]), str(data["model"]), str(data["message_id"]),
-                   str(data["created"]), tuple(data.get("protected") or ()))
+                   str(data["created"]), tuple(data.get("protected") or ()),
+                   str(data.get("content_hash") or ""), str(data.get("modified_gmt") or ""))
 
 
 @dataclass(frozen=True)
@@ -172,6 +183,11 @@ class SeoStore:
     def put_written(self, post_id: int, record: Written) -> None:
         """Record what our write left on ``post_id``."""
         self.client.set(_written_key(post_id), json.dumps(record.to_json(), ensure_ascii=False))
+
+
+def content_hash(content: str) -> str:
+    """SHA-256 (hex) of a post's raw content: what a proposal records of it."""
+    return hashlib.sha256(content.encode()).hexdigest()
 
 
 def _proposal_key(post_id: int) -> str:

@@ -335,3 +335,46 @@ def test_the_default_guide_rejects_a_179_character_description_with_the_reason(
             in lines[-1]["error"])
     assert "meta_description: 50~150자" in openai.requests[0].body["messages"][0]["content"]
     assert not read_back(wordpress, post_id)[1].get(YOAST["meta_description"])
+
+
+def test_approving_twice_is_a_quiet_success(
+        run_worker: Any, redis_url: str, tmp_path: Path, wordpress: WordPressStandIn,
+        openai: OpenAIFake, redis_client: redis.Redis) -> None:
+    post_id = wordpress.post_ids[2]
+    env = settings_env(redis_url, tmp_path, wordpress, openai, ATR_SEO_MODE="propose")
+    broker = run_worker(env)
+    run(broker, tmp_path / "logs", "seo_automation", {"post_id": post_id})
+    proposal = SeoStore(redis_client).get_proposal(post_id)
+    assert proposal is not None
+    approval = {"post_id": post_id, "proposal_id": proposal.message_id}
+    first = run(broker, tmp_path / "logs", "seo_apply", approval)
+    second = run(broker, tmp_path / "logs", "seo_apply", approval)
+    assert [ln["event"] for ln in first][-2:] == ["seo.applied", "succeeded"]
+    assert [ln["event"] for ln in second] == ["started", "seo.apply_skipped", "succeeded"]
+    assert second[1]["reason"] == "already_applied"
+    assert dead_letters(redis_client, "seo") == []
+
+
+def test_a_retitled_post_is_not_applied_and_is_proposed_again(
+        run_worker: Any, redis_url: str, tmp_path: Path, wordpress: WordPressStandIn,
+        openai: OpenAIFake, redis_client: redis.Redis) -> None:
+    post_id = wordpress.post_ids[3]
+    env = settings_env(redis_url, tmp_path, wordpress, openai, ATR_SEO_MODE="propose")
+    broker = run_worker(env)
+    run(broker, tmp_path / "logs", "seo_automation", {"post_id": post_id})
+    old = SeoStore(redis_client).get_proposal(post_id)
+    assert old is not None
+    wordpress.edit_post(post_id, title="제주 올레길 7코스 완전 정복 가이드")
+    lines = run(broker, tmp_path / "logs", "seo_apply",
+                {"post_id": post_id, "proposal_id": old.message_id})
+    (stale,) = [ln for ln in lines if ln["event"] == "seo.stale"]
+    assert stale["changes"] == [f"title {old.title!r} -> '제주 올레길 7코스 완전 정복 가이드'"]
+    assert lines[-1]["event"] == "succeeded" and dead_letters(redis_client, "seo") == []
+    assert not read_back(wordpress, post_id)[1].get(YOAST["seo_title"])  # nothing written
+    # The new proposal is made from the new title, by the message seo_apply enqueued.
+    wait_lines(tmp_path / "logs", "seo_automation",
+               lambda got: any(ln["message_id"] == stale["reproposed"]
+                               and ln["event"] == "succeeded" for ln in got), timeout=60)
+    new = SeoStore(redis_client).get_proposal(post_id)
+    assert new is not None and new.message_id == stale["reproposed"]
+    assert new.title == "제주 올레길 7코스 완전 정복 가이드"

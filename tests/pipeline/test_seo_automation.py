@@ -113,7 +113,7 @@ def test_propose_then_a_redelivery_reuses_the_proposal_then_apply_writes_it(
     assert post_id not in store.proposals and store.written[post_id] == again.applied.record
 
 
-def test_a_new_message_proposes_afresh_and_apply_without_a_proposal_is_permanent(
+def test_a_new_message_proposes_afresh_and_a_repeated_approval_is_a_no_op(
         bridge: Bridge, wordpress: WordPressStandIn, advisor: CountingAdvisor) -> None:
     post_id, store = wordpress.post_ids[1], MemoryStore()
     automate_seo(bridge, post_id, advisor, GUIDE, store=store, tag_lock=thread_lock,
@@ -121,9 +121,61 @@ def test_a_new_message_proposes_afresh_and_apply_without_a_proposal_is_permanent
     other = automate_seo(bridge, post_id, advisor, GUIDE, store=store, tag_lock=thread_lock,
                          plugin="yoast", apply=False, key="message-2")
     assert not other.reused and len(advisor.asked) == 2
-    apply_proposal(bridge, post_id, store=store, tag_lock=thread_lock, plugin="yoast")
-    with pytest.raises(PermanentError, match=f"post {post_id} has no SEO proposal to apply"):
-        apply_proposal(bridge, post_id, store=store, tag_lock=thread_lock, plugin="yoast")
+    # The approver saw message-1's proposal, since replaced by message-2's: not written.
+    stale = apply_proposal(bridge, post_id, store=store, tag_lock=thread_lock, plugin="yoast",
+                           proposal_id="message-1")
+    assert (stale.applied, stale.skipped) == (None, "replaced")
+    done = apply_proposal(bridge, post_id, store=store, tag_lock=thread_lock, plugin="yoast",
+                          proposal_id="message-2")
+    assert done.applied is not None and done.skipped is None
+    writes = len(wordpress.requests_to("POST", "posts.item"))
+    for proposal_id in ("message-2", None):  # approved twice: the second changes nothing
+        again = apply_proposal(bridge, post_id, store=store, tag_lock=thread_lock,
+                               plugin="yoast", proposal_id=proposal_id)
+        assert (again.applied, again.skipped) == (None, "already_applied")
+    assert len(wordpress.requests_to("POST", "posts.item")) == writes
+
+
+def test_apply_without_any_proposal_ever_is_permanent(
+        bridge: Bridge, wordpress: WordPressStandIn) -> None:
+    with pytest.raises(PermanentError, match="post 102 has no SEO proposal to apply"):
+        apply_proposal(bridge, 102, store=MemoryStore(), tag_lock=thread_lock, plugin="yoast")
+
+
+@pytest.mark.parametrize("edit", ["title", "content"])
+def test_a_proposal_whose_post_changed_is_not_applied(
+        edit: str, bridge: Bridge, wordpress: WordPressStandIn,
+        advisor: CountingAdvisor) -> None:
+    post_id, store = wordpress.post_ids[2], MemoryStore()
+    made = automate_seo(bridge, post_id, advisor, GUIDE, store=store, tag_lock=thread_lock,
+                        plugin="yoast", apply=False, key="message-1").proposal
+    assert made.content_hash and made.modified_gmt
+    if edit == "title":
+        wordpress.edit_post(post_id, title="완전히 새로 고친 제목")
+    else:
+        wordpress.edit_post(post_id, content=wordpress.post(post_id).content + "\n\n덧붙인 문단.")
+    outcome = apply_proposal(bridge, post_id, store=store, tag_lock=thread_lock,
+                             plugin="yoast", proposal_id="message-1")
+    assert (outcome.applied, outcome.skipped) == (None, "post_changed")
+    (change,) = outcome.changes
+    assert change.startswith("title '" if edit == "title" else "content edited (modified ")
+    assert wordpress.requests_to("POST", "posts.item") == []
+    assert store.proposals[post_id] == made  # kept for review until a new one replaces it
+    # A redelivery of the same seo_automation message does not reuse it either.
+    again = automate_seo(bridge, post_id, advisor, GUIDE, store=store, tag_lock=thread_lock,
+                         plugin="yoast", apply=False, key="message-1")
+    assert not again.reused and len(advisor.asked) == 2
+
+
+def test_our_own_write_bumping_modified_does_not_make_a_proposal_stale(
+        bridge: Bridge, wordpress: WordPressStandIn, advisor: CountingAdvisor) -> None:
+    post_id, store = wordpress.post_ids[3], MemoryStore()
+    automate_seo(bridge, post_id, advisor, GUIDE, store=store, tag_lock=thread_lock,
+                 plugin="yoast", apply=False, key="message-1")
+    bridge.request("POST", f"/wp/v2/posts/{post_id}", json={"featured_media": 0})
+    outcome = apply_proposal(bridge, post_id, store=store, tag_lock=thread_lock,
+                             plugin="yoast")
+    assert outcome.applied is not None
 
 
 class ScriptedAdvisor:
