@@ -72,7 +72,9 @@ __all__ = [
     "SeoOutcome",
     "apply_proposal",
     "automate_seo",
+    "current_fields",
     "post_changes",
+    "protected_fields",
 ]
 
 
@@ -153,7 +155,7 @@ def automate_seo(bridge: Bridge, post_id: int, advisor: SeoAdvisor, guide: Quali
     reused = proposal is not None and proposal.message_id == key \
         and not post_changes(proposal, post)
     if proposal is None or not reused:
-        current = _current_fields(bridge, post, plugin)
+        current = current_fields(bridge, post, plugin)
         written = store.get_written(post_id)
         proposal = _propose(advisor, guide, post, current, written.values if written else None,
                             key=key)
@@ -248,14 +250,14 @@ def _skipped(post_id: int, reason: str, proposal_id: str, detail: str) -> ApplyO
     return ApplyOutcome(None, reason, (), proposal_id)
 
 
-def _current_fields(bridge: Bridge, post: Post, plugin: str) -> SeoFields:
+def current_fields(bridge: Bridge, post: Post, plugin: str) -> SeoFields:
     """The post's SEO values now: its tag names and the plugin's meta fields."""
     names = tuple(t.name for t in get_tags(bridge, post.tags)) if post.tags else ()
     meta = read_seo_fields(post, plugin)
     return SeoFields(names, *(meta.get(name, "") for name in FIELDS))
 
 
-def _protected_fields(current: SeoFields, written: SeoFields | None,
+def protected_fields(current: SeoFields, written: SeoFields | None,
                       proposed: SeoFields) -> tuple[str, ...]:
     """Meta fields a person edited: not empty, not our last write, not our proposal."""
     return tuple(name for name in FIELDS
@@ -286,7 +288,7 @@ def _propose(advisor: SeoAdvisor, guide: QualityGuide, post: Post, current: SeoF
     proposed = _fields(answer)
     return Proposal(post.id, post.title, current, proposed, suggestion.provider,
                     suggestion.completion.model, key, _now(),
-                    _protected_fields(current, written, proposed),
+                    protected_fields(current, written, proposed),
                     content_hash(post.content), post.modified_gmt)
 
 
@@ -307,9 +309,9 @@ def _write(bridge: Bridge, plugin: str, proposal: Proposal, store: ProposalStore
            tag_lock: TagLock, *, force: bool, post: Post) -> Applied:
     """Write ``proposal`` to ``post`` (just read): check everything, create tags, ONE post write."""
     written = store.get_written(proposal.post_id)
-    current = _current_fields(bridge, post, plugin)
+    current = current_fields(bridge, post, plugin)
     proposed = proposal.proposed
-    kept = () if force else _protected_fields(current, written.values if written else None,
+    kept = () if force else protected_fields(current, written.values if written else None,
                                               proposed)
     removed = _removed_tags(current.tags, written)
     blocked = set() if force else {normalise_tag(t) for t in removed}
