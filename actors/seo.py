@@ -56,7 +56,7 @@ _TAG_LOCK_MS: Final = 30_000
 _BUSY_WAIT_MS: Final = 5_000
 
 
-@job(queue=QUEUE_SEO, **LLM_OPTIONS)
+@job(queue=QUEUE_SEO, uses=("wordpress",), **LLM_OPTIONS)
 def seo_automation(post_id: int, force: bool = False) -> None:
     """Propose (or, in apply mode, write) SEO tags and meta for post ``post_id``.
 
@@ -78,7 +78,7 @@ def seo_automation(post_id: int, force: bool = False) -> None:
         _log_applied(checked, outcome.applied)
 
 
-@job(queue=QUEUE_SEO, max_retries=5)
+@job(queue=QUEUE_SEO, uses=("wordpress",), max_retries=5)
 def seo_apply(post_id: int, force: bool = False, proposal_id: str | None = None) -> None:
     """Write the stored proposal of post ``post_id`` (``atr seo approve`` sends this).
 

@@ -57,6 +57,7 @@ from pipeline.health import (
     next_over_since,
     summarize,
 )
+from pipeline.pause import PauseStore
 from pipeline.settings import Settings, load_settings
 
 __all__ = ["add_parsers", "collect", "doclog_snapshot_key", "over_key", "report_dict", "run"]
@@ -178,7 +179,8 @@ def collect(client: redis.Redis, settings: Settings, groups: Sequence[WorkerGrou
             expected=settings.configured_group(group).processes, doclog_errors=snapshot.count,
             doclog_grew_at=snapshot.grew_at))
     writes.execute()
-    return Observations(now, tuple(queue_obs), tuple(group_obs), schedulers)
+    pauses = tuple((p.peer, p.since, p.reason) for p in PauseStore(client).all())
+    return Observations(now, tuple(queue_obs), tuple(group_obs), schedulers, pauses)
 
 
 def _count(client: redis.Redis, pattern: str) -> int:
@@ -240,6 +242,8 @@ def report_dict(observations: Observations, report: Report) -> dict[str, Any]:
                             "doclog_errors_grew_at": g.doclog_grew_at}
                    for g in observations.groups},
         "scheduler": {"alive": observations.schedulers},
+        "paused": {peer: {"since": since, "reason": reason}
+                   for peer, since, reason in observations.pauses},
     }
 
 
@@ -266,6 +270,7 @@ def render(observations: Observations, report: Report) -> str:
                       "STATUS"], queue_rows), "",
         render_table(["GROUP", "LIVE/EXPECTED", "DOCLOG ERRORS", "STATUS"], group_rows), "",
         f"scheduler: {observations.schedulers} alive  {status[('scheduler', 'scheduler')]}",
+        *(f"paused: {peer} jobs since {since}  CRIT" for peer, since, _ in observations.pauses),
     ]
     if report.problems:
         lines.append("")

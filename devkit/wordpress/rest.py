@@ -108,6 +108,9 @@ class RestRoutes:
                 return 200, {}, post.as_json(site, edit=True,
                                              registered_meta=self._registered_meta)
         elif _POSTS.match(path) and method == "GET":
+            if query.get("context") == "edit":
+                require_edit(user, "rest_forbidden_context",
+                             "Sorry, you are not allowed to edit posts in this post type.")
             return self._list_posts(query, site)
         elif m := _MEDIA_ITEM.match(path):
             item = self._media.get(int(m["id"]))

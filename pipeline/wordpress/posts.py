@@ -18,7 +18,8 @@ from typing import Any, Final
 from pipeline.wordpress.bridge import Bridge
 from pipeline.wordpress.errors import BridgeRequestError, WriteNotAppliedError
 
-__all__ = ["LIST_PAGE_SIZE", "Post", "PostSummary", "get_post", "list_posts", "post_route",
+__all__ = ["LIST_PAGE_SIZE", "Post", "PostSummary", "check_access", "get_post", "list_posts",
+           "post_route",
            "set_featured_media", "set_post_tags", "write_post"]
 
 #: Posts per page of the listing: WordPress's maximum.
@@ -71,6 +72,20 @@ def get_post(bridge: Bridge, post_id: int) -> Post:
     """Read post ``post_id`` with its raw values (``context=edit``)."""
     return Post.from_json(bridge.request("GET", post_route(post_id),
                                          params={"context": "edit"}))
+
+
+def check_access(bridge: Bridge) -> None:
+    """Raise the bridge's error unless the credentials may read posts for editing.
+
+    ``GET /wp/v2/posts?context=edit``: 401 for a wrong or revoked Application
+    Password, 403 for a user who may not edit posts, 404 (no route) for a
+    ``BRIDGE_BASE`` that is not the REST root; the probe of a paused WordPress.
+    """
+    answer = bridge.request("GET", "/wp/v2/posts",
+                            params={"context": "edit", "per_page": 1, "_fields": "id"})
+    if not isinstance(answer, list):
+        raise BridgeRequestError("WordPress answered GET /wp/v2/posts with something other "
+                                 "than a list; check BRIDGE_BASE is the REST root (…/wp-json)")
 
 
 def write_post(bridge: Bridge, post_id: int, *, tags: Iterable[int] | None = None,
