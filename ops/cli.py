@@ -109,7 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     llm_cli.add_parsers(sub)
     from ops import seo_cli
     seo_cli.add_parsers(sub)
-    from ops import pause_cli
+    from ops import dead_cli, pause_cli
+    dead_cli.add_parsers(sub)
     pause_cli.add_parsers(sub)
 
     return parser
