@@ -11,7 +11,9 @@ the proposal (approving it then writes nothing: a new proposal is made).
 When WordPress cannot be read, the values as of proposal time are shown and
 marked so.
 ``approve`` enqueues ``seo_apply`` for each post (worker1 writes it, checking
-again for edits made since the proposal). Exit codes: 0 done, 1 a post asked
+again for edits made since the proposal); a post retitled or edited since its
+proposal is named on stderr: worker1 writes nothing for it and makes a new
+proposal. Exit codes: 0 done, 1 a post asked
 for has no proposal, 2 bad usage or settings, 3 Redis unreachable.
 """
 
@@ -100,6 +102,8 @@ def _cmd_approve(args: argparse.Namespace) -> int:
     settings = load_settings()
     try:
         proposals, missing = _select(settings, args.posts, every=args.all)
+        changed = {r.proposal.post_id: r.changes for r in _live(settings, proposals)
+                   if r.changes}
     except redis.RedisError as exc:
         return _redis_down(settings, exc)
     from brokers.boot import producer_broker
@@ -115,6 +119,12 @@ def _cmd_approve(args: argparse.Namespace) -> int:
                                                  "proposal_id": proposal.message_id})
             print(f"post {proposal.post_id}: seo_apply enqueued "
                   f"(message_id={message.message_id})")
+            if proposal.post_id in changed:
+                # The worker checks again and decides; this tells the approver now.
+                print(f"atr seo approve: post {proposal.post_id} changed since its proposal "
+                      f"({'; '.join(changed[proposal.post_id])}): it will not be written; a "
+                      f"new proposal is made instead, review it with `atr seo review "
+                      f"{proposal.post_id}`", file=sys.stderr)
     finally:
         broker.close()
     for post_id in missing:

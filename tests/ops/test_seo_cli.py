@@ -126,3 +126,17 @@ def test_review_with_wordpress_down_shows_the_values_at_proposal_time(
     assert "CURRENT (at proposal)" in out
     assert "NOTE: WordPress could not be read: could not reach WordPress" in out
     assert "values shown as of the proposal (2026-12-06T20:00:00+00:00)" in out
+
+
+def test_approving_a_changed_post_says_it_will_be_proposed_again(
+        worker_env: dict[str, str], tmp_path: Path, wordpress: WordPressStandIn) -> None:
+    env = {**worker_env, "BRIDGE_BASE": wordpress.base_url, "BRIDGE_TOKEN": wordpress.token}
+    post_id = wordpress.post_ids[1]
+    _propose(worker_env["REDIS_URL"], wordpress, post_id)
+    wordpress.edit_post(post_id, title="승인 전에 바뀐 제목")
+    result = run_atr("seo", "approve", str(post_id), env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"post {post_id}: seo_apply enqueued" in result.stdout
+    assert assert_one_clear_line(result.stderr).startswith(
+        f"atr seo approve: post {post_id} changed since its proposal (title ")
+    assert "it will not be written; a new proposal is made instead" in result.stderr
