@@ -20,7 +20,7 @@ from dramatiq import Actor
 from dramatiq.broker import Broker
 
 from actors import peers
-from middleware.deferral import Deferral
+from middleware.deferral import RequeueAfter
 from middleware.doclog import DOCLOG_STREAM_OPTION
 from pipeline import doclog, names
 from pipeline.errors import (
@@ -32,7 +32,7 @@ from pipeline.errors import (
     PermanentError,
 )
 
-__all__ = ["ACTOR_DEFAULTS", "atr_actor", "declare_module", "job"]
+__all__ = ["ACTOR_DEFAULTS", "atr_actor", "check_fit", "declare_module", "job"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -109,10 +109,23 @@ def atr_actor(*, queue: str, broker: Broker, name: str | None = None,
     return decorator
 
 
+def check_fit(signature: inspect.Signature, actor_name: str, *args: Any, **kwargs: Any) -> None:
+    """Raise PayloadError, naming the parameters, when the arguments do not fit ``signature``.
+
+    The same check guards a producer's ``send`` and a worker's call.
+    """
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        expected = ", ".join(signature.parameters) or "no arguments"
+        raise PayloadError(f"payload does not fit {actor_name}: {exc}; "
+                           f"it takes: {expected}") from None
+
+
 def _checked(fn: Callable[..., Any], actor_name: str,
              uses: tuple[str, ...] = ()) -> Callable[..., Any]:
     """``fn`` raising PayloadError (dead-letter at once) for arguments it cannot take,
-    and a :class:`Deferral` for a :class:`Deferred` (wait, no retry used): also
+    and a :class:`RequeueAfter` for a :class:`Deferred` (wait, no retry used): also
     for a peer of ``uses`` that is paused, a peer's outage within its budget
     and a peer's misconfiguration (which pauses it; see :mod:`actors.peers`).
 
@@ -123,27 +136,22 @@ def _checked(fn: Callable[..., Any], actor_name: str,
 
     @functools.wraps(fn)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        try:
-            signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            expected = ", ".join(signature.parameters) or "no arguments"
-            raise PayloadError(f"payload does not fit {actor_name}: {exc}; "
-                               f"it takes: {expected}") from None
+        check_fit(signature, actor_name, *args, **kwargs)
         try:
             peers.check_pauses(uses, actor_name)
             return fn(*args, **kwargs)
         except Deferred as exc:
             # Waiting for a shared budget is not a failure: DeferringRetries
             # re-enqueues it without using up a retry.
-            raise Deferral.of(exc) from None
+            raise RequeueAfter.of(exc) from None
         except PeerMisconfigured as exc:
             # Every message would fail alike: pause the peer's jobs, keep this one.
-            raise Deferral.of(peers.on_misconfigured(exc, actor_name)) from None
+            raise RequeueAfter.of(peers.on_misconfigured(exc, actor_name)) from None
         except OutageError as exc:
             wait = peers.on_outage(exc)
             if wait is None:
                 raise  # past the outage budget: Dramatiq's retries, then dead letters
-            raise Deferral.of(wait) from None
+            raise RequeueAfter.of(wait) from None
 
     return checked
 

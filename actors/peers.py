@@ -27,7 +27,7 @@ from typing import Final
 
 from dramatiq.middleware import CurrentMessage
 
-from actors.shared import broker_redis
+from middleware.runtime import current
 from pipeline.errors import AtrError, Deferred, OutageError, PeerMisconfigured
 from pipeline.pause import PAUSE_PEERS, Pause, PauseStore
 
@@ -60,7 +60,7 @@ def check_pauses(uses: tuple[str, ...], actor_name: str) -> None:
     """Deferred when a peer of ``uses`` is paused and a probe (if due) does not clear it."""
     if not uses:
         return
-    store = PauseStore(broker_redis())
+    store = PauseStore(current().redis)
     for peer in uses:
         pause = store.get(peer)
         if pause is None:
@@ -74,7 +74,7 @@ def check_pauses(uses: tuple[str, ...], actor_name: str) -> None:
 
 def on_misconfigured(exc: PeerMisconfigured, actor_name: str) -> Deferred:
     """Pause ``exc.peer``'s jobs with the error as reason; the Deferred for this message."""
-    pause = PauseStore(broker_redis()).pause(exc.peer, str(exc), actor_name)
+    pause = PauseStore(current().redis).pause(exc.peer, str(exc), actor_name)
     logger.warning("%s jobs are paused (messages wait, none is dead-lettered): %s; fix it, "
                    "then `atr pause clear %s` (a successful probe also clears it).",
                    exc.peer, exc, exc.peer)
@@ -114,12 +114,11 @@ def _paused(pause: Pause) -> Deferred:
 
 def _probe(store: PauseStore, peer: str) -> bool:
     """Probe ``peer`` once; True (and the flag cleared) when it answers as it should."""
-    from brokers.boot import current_settings  # brokers.boot imports this package
     from pipeline.wordpress import Bridge, BridgeConfig
     from pipeline.wordpress.posts import check_access
 
     try:
-        with Bridge(BridgeConfig.from_settings(current_settings())) as bridge:
+        with Bridge(BridgeConfig.from_settings(current().settings)) as bridge:
             check_access(bridge)
     except AtrError as exc:
         store.record_probe(peer, str(exc))
@@ -129,6 +128,4 @@ def _probe(store: PauseStore, peer: str) -> bool:
 
 
 def _outage_budget_s(peer: str) -> int:
-    from brokers.boot import current_settings  # brokers.boot imports this package
-
-    return current_settings().wp_outage_budget_s
+    return current().settings.wp_outage_budget_s

@@ -18,24 +18,22 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 import time
 from datetime import datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import redis
-
+from ops.common import Exit, redis_down
 from ops.console import render_table
 from pipeline import names
-from pipeline.deadletters import DeadLetter, dead_letters, requeue
 from pipeline.errors import AtrError
-from pipeline.settings import Settings, load_settings, redact_url
+from pipeline.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    import redis
+
+    from pipeline.deadletters import DeadLetter
 
 __all__ = ["add_parsers", "parse_since"]
-
-EXIT_OK: Final = 0
-EXIT_FOUND: Final = 1
-EXIT_REDIS: Final = 3
 _DURATION: Final = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)")
 _UNIT_S: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _ARGS_SHOWN: Final = 60
@@ -81,19 +79,23 @@ def parse_since(text: str, settings: Settings, now: float) -> float:
 
 
 def _select(args: argparse.Namespace) -> tuple[Settings, redis.Redis, list[DeadLetter]]:
+    from pipeline import redis_client
+    from pipeline.deadletters import dead_letters
+
     unknown = [q for q in args.queue if q not in names.ALL_QUEUES]
     if unknown:
         raise AtrError(f"unknown queue {unknown[0]!r}; queues: {', '.join(names.ALL_QUEUES)}")
     settings = load_settings()
     since = parse_since(args.since, settings, time.time()) if args.since else None
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5,
-                                  socket_timeout=30)
+    client = redis_client.connect(settings.redis_url, "cli")
     letters = dead_letters(client, args.queue or names.ALL_QUEUES, actors=args.actor,
                            since=since)
     return settings, client, letters
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    import redis
+
     try:
         settings, client, letters = _select(args)
     except redis.RedisError as exc:
@@ -111,10 +113,14 @@ def _cmd_list(args: argparse.Namespace) -> int:
               + "".join(f" --actor {a}" for a in args.actor)
               + (f" --since {args.since}" if args.since else "")
               + "   (--dry-run first to check)")
-    return EXIT_FOUND if letters else EXIT_OK
+    return Exit.PROBLEM if letters else Exit.OK
 
 
 def _cmd_requeue(args: argparse.Namespace) -> int:
+    import redis
+
+    from pipeline.deadletters import requeue
+
     try:
         settings, client, letters = _select(args)
         try:
@@ -128,13 +134,13 @@ def _cmd_requeue(args: argparse.Namespace) -> int:
         return _redis_down(exc)
     if not letters:
         print("no dead letters to requeue")
-        return EXIT_OK
+        return Exit.OK
     print(_table(moved, settings))
     verb = "would be requeued (dry run: nothing moved)" if args.dry_run else "requeued"
     print(f"\n{len(moved)} dead letter(s) {verb}"
           + (f"; {len(letters) - len(moved)} were already gone (requeued by someone else, "
              "or expired)" if len(moved) < len(letters) else ""))
-    return EXIT_OK
+    return Exit.OK
 
 
 def _table(letters: list[DeadLetter], settings: Settings) -> str:
@@ -149,8 +155,5 @@ def _table(letters: list[DeadLetter], settings: Settings) -> str:
     return render_table(["QUEUE", "DEAD AT", "ACTOR", "MESSAGE ID", "PAYLOAD"], rows)
 
 
-def _redis_down(exc: redis.RedisError) -> int:
-    settings = load_settings()
-    print(f"atr dead: Redis at {redact_url(settings.redis_url)} is unreachable ({exc}); the "
-          "dead letters live there. Check REDIS_URL and that Redis runs.", file=sys.stderr)
-    return EXIT_REDIS
+def _redis_down(exc: BaseException) -> int:
+    return redis_down("atr dead", load_settings(), exc, "the dead letters")

@@ -17,19 +17,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Final
+from typing import TYPE_CHECKING
 
-import redis
-
+from ops.common import Exit, redis_down
 from ops.console import render_table
-from pipeline.pause import PAUSE_PEERS, PauseStore
-from pipeline.settings import load_settings, redact_url
+from pipeline.settings import load_settings
+
+if TYPE_CHECKING:
+    from pipeline.pause import PauseStore
+    from pipeline.settings import Settings
 
 __all__ = ["add_parsers"]
 
-EXIT_OK: Final = 0
-EXIT_PROBLEM: Final = 1
-EXIT_REDIS: Final = 3
+#: The peers a job can be paused for (pipeline.pause.PAUSE_PEERS, spelled here so
+#: that building atr's parser loads no Redis client).
+_PEERS = ("wordpress",)
 
 
 def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,23 +45,26 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(handler=_cmd_list)
     p = sub.add_parser("clear", help="remove a flag: the paused jobs run again")
-    p.add_argument("peer", choices=PAUSE_PEERS)
+    p.add_argument("peer", choices=_PEERS)
     p.set_defaults(handler=_cmd_clear)
 
 
-def _store() -> tuple[PauseStore, str]:
+def _store() -> tuple[PauseStore, Settings]:
+    from pipeline import redis_client
+    from pipeline.pause import PauseStore
+
     settings = load_settings()
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5,
-                                  socket_timeout=30)
-    return PauseStore(client), redact_url(settings.redis_url)
+    return PauseStore(redis_client.connect(settings.redis_url, "cli")), settings
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    store, where = _store()
+    import redis
+
+    store, settings = _store()
     try:
         pauses = store.all()
     except redis.RedisError as exc:
-        return _redis_down(where, exc)
+        return redis_down("atr pause", settings, exc, "the pause flags")
     finally:
         store.client.close()
     if args.json:
@@ -73,26 +78,22 @@ def _cmd_list(args: argparse.Namespace) -> int:
         for p in pauses:
             print(f"\nfix the cause, then: atr pause clear {p.peer}"
                   + (f"\nlast probe said: {p.probe_error}" if p.probe_error else ""))
-    return EXIT_PROBLEM if pauses else EXIT_OK
+    return Exit.PROBLEM if pauses else Exit.OK
 
 
 def _cmd_clear(args: argparse.Namespace) -> int:
-    store, where = _store()
+    import redis
+
+    store, settings = _store()
     try:
         cleared = store.clear(args.peer)
     except redis.RedisError as exc:
-        return _redis_down(where, exc)
+        return redis_down("atr pause", settings, exc, "the pause flags")
     finally:
         store.client.close()
     if not cleared:
         print(f"atr pause clear: {args.peer} was not paused", file=sys.stderr)
-        return EXIT_PROBLEM
+        return Exit.PROBLEM
     print(f"{args.peer}: pause cleared; its jobs run again from their next delivery "
           "(deferred messages come back within a minute)")
-    return EXIT_OK
-
-
-def _redis_down(where: str, exc: redis.RedisError) -> int:
-    print(f"atr pause: Redis at {where} is unreachable ({exc}); the pause flags live "
-          "there. Check REDIS_URL and that Redis runs.", file=sys.stderr)
-    return EXIT_REDIS
+    return Exit.OK

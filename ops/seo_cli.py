@@ -9,11 +9,10 @@ title, with a note on fields a person edited (those are kept when applied,
 unless ``--force``) and a warning when the post was retitled or edited since
 the proposal (approving it then writes nothing: a new proposal is made).
 When WordPress cannot be read, the values as of proposal time are shown and
-marked so.
-``approve`` enqueues ``seo_apply`` for each post (worker1 writes it, checking
-again for edits made since the proposal); a post retitled or edited since its
-proposal is named on stderr: worker1 writes nothing for it and makes a new
-proposal. Exit codes: 0 done, 1 a post asked
+marked so. ``approve`` enqueues ``seo_apply`` for each post (worker1 writes
+it, checking again for edits made since the proposal); a post retitled or
+edited since its proposal is named on stderr: worker1 writes nothing for it
+and makes a new proposal. Exit codes: 0 done, 1 a post asked
 for has no proposal, 2 bad usage or settings, 3 Redis unreachable.
 """
 
@@ -22,21 +21,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import redis
-
+from ops.common import Exit, redis_down
 from ops.console import render_table
-from pipeline.seo.review import LiveReview, review_live
-from pipeline.seo.store import FIELDS, Proposal, SeoStore
-from pipeline.settings import Settings, load_settings, redact_url
-from pipeline.wordpress import Bridge, BridgeConfig, BridgeNotConfiguredError
+from pipeline import names
+from pipeline.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from pipeline.seo.review import LiveReview
+    from pipeline.seo.store import Proposal
 
 __all__ = ["add_parsers", "seo_review_text"]
 
-EXIT_OK: Final = 0
-EXIT_MISSING: Final = 1
-EXIT_REDIS: Final = 3
 _LABELS: Final = {"tags": "tags", "focus_keyword": "focus keyword",
                   "meta_description": "meta description", "seo_title": "SEO title"}
 
@@ -60,6 +57,8 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
+    import redis
+
     settings = load_settings()
     try:
         proposals, missing = _select(settings, args.posts, every=not args.posts)
@@ -74,31 +73,15 @@ def _cmd_review(args: argparse.Namespace) -> int:
         print(_render(reviews) if reviews else "no SEO proposals waiting for review")
         for post_id in missing:
             print(f"post {post_id}: no proposal", file=sys.stderr)
-    return EXIT_MISSING if missing else EXIT_OK
-
-
-def _live(settings: Settings, proposals: list[Proposal]) -> list[LiveReview]:
-    """The proposals beside their posts read now (as of proposal time without a bridge)."""
-    if not proposals:
-        return []
-    client = _redis(settings)
-    try:
-        store = SeoStore(client)
-        try:
-            config = BridgeConfig.from_settings(settings)
-        except BridgeNotConfiguredError as exc:
-            return review_live(proposals, None, settings.seo_plugin, store.get_written,
-                               offline_note=str(exc))
-        with Bridge(config) as bridge:
-            return review_live(proposals, bridge, settings.seo_plugin, store.get_written)
-    finally:
-        client.close()
+    return Exit.PROBLEM if missing else Exit.OK
 
 
 def _cmd_approve(args: argparse.Namespace) -> int:
+    import redis
+
     if bool(args.posts) == bool(args.all):
         print("atr seo approve: give post ids or --all (not both)", file=sys.stderr)
-        return 2
+        return Exit.USAGE
     settings = load_settings()
     try:
         proposals, missing = _select(settings, args.posts, every=args.all)
@@ -114,10 +97,10 @@ def _cmd_approve(args: argparse.Namespace) -> int:
         for proposal in proposals:
             # The proposal reviewed: a repeated approval, or one of a proposal
             # replaced since, is then a no-op instead of writing something unseen.
-            message = send(broker, "seo_apply", {"post_id": proposal.post_id,
-                                                 "force": bool(args.force),
-                                                 "proposal_id": proposal.message_id})
-            print(f"post {proposal.post_id}: seo_apply enqueued "
+            message = send(broker, names.ACTOR_SEO_APPLY,
+                           {"post_id": proposal.post_id, "force": bool(args.force),
+                            "proposal_id": proposal.message_id})
+            print(f"post {proposal.post_id}: {names.ACTOR_SEO_APPLY} enqueued "
                   f"(message_id={message.message_id})")
             if proposal.post_id in changed:
                 # The worker checks again and decides; this tells the approver now.
@@ -132,7 +115,7 @@ def _cmd_approve(args: argparse.Namespace) -> int:
               file=sys.stderr)
     if not proposals and not missing:
         print("no SEO proposals to approve")
-    return EXIT_MISSING if missing else EXIT_OK
+    return Exit.PROBLEM if missing else Exit.OK
 
 
 def seo_review_text(settings: Settings, posts: list[int]) -> str:
@@ -141,13 +124,35 @@ def seo_review_text(settings: Settings, posts: list[int]) -> str:
     return _render(_live(settings, proposals))
 
 
-def _redis(settings: Settings) -> redis.Redis:
-    return redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=30)
+def _live(settings: Settings, proposals: list[Proposal]) -> list[LiveReview]:
+    """The proposals beside their posts read now (as of proposal time without a bridge)."""
+    from pipeline import redis_client
+    from pipeline.seo.review import review_live
+    from pipeline.seo.store import SeoStore
+    from pipeline.wordpress import Bridge, BridgeConfig, BridgeNotConfiguredError
+
+    if not proposals:
+        return []
+    client = redis_client.connect(settings.redis_url, "cli")
+    try:
+        store = SeoStore(client)
+        try:
+            config = BridgeConfig.from_settings(settings)
+        except BridgeNotConfiguredError as exc:
+            return review_live(proposals, None, settings.seo_plugin, store.get_written,
+                               offline_note=str(exc))
+        with Bridge(config) as bridge:
+            return review_live(proposals, bridge, settings.seo_plugin, store.get_written)
+    finally:
+        client.close()
 
 
 def _select(settings: Settings, posts: list[int], *,
             every: bool) -> tuple[list[Proposal], list[int]]:
-    client = _redis(settings)
+    from pipeline import redis_client
+    from pipeline.seo.store import SeoStore
+
+    client = redis_client.connect(settings.redis_url, "cli")
     try:
         store = SeoStore(client)
         if every:
@@ -160,15 +165,16 @@ def _select(settings: Settings, posts: list[int], *,
 
 
 def _render(reviews: list[LiveReview]) -> str:
+    from pipeline.seo.store import FIELDS
+
     blocks = []
     for r in reviews:
         p, now = r.proposal, r.current
-        unreadable = "(not readable)"
         rows = [["tags", ", ".join(now.tags) or "-", ", ".join(p.proposed.tags), ""]]
         for name in FIELDS:
             note = "edited by a person: kept unless --force" if name in r.protected else \
                 "same" if now.get(name) == p.proposed.get(name) else ""
-            shown = unreadable if r.unreadable else now.get(name) or "-"
+            shown = "(not readable)" if r.unreadable else now.get(name) or "-"
             rows.append([_LABELS[name], shown, p.proposed.get(name), note])
         head = (f"post {p.post_id}  {p.title}\n  proposed {p.created} by {p.provider} "
                 f"({p.model})")
@@ -189,7 +195,5 @@ def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
 
 
-def _redis_down(settings: Settings, exc: redis.RedisError) -> int:
-    print(f"atr seo: Redis at {redact_url(settings.redis_url)} is unreachable ({exc}); the "
-          "proposals live there. Check REDIS_URL and that Redis runs.", file=sys.stderr)
-    return EXIT_REDIS
+def _redis_down(settings: Settings, exc: BaseException) -> int:
+    return redis_down("atr seo", settings, exc, "the proposals")

@@ -23,9 +23,10 @@ from typing import Any, Final
 
 import redis
 
+from pipeline import keys
+
 __all__ = ["DeadLetter", "dead_letters", "requeue"]
 
-_NAMESPACE: Final = "dramatiq"
 #: Options dropped from a revived message, so that it starts like a new one.
 _RESET_OPTIONS: Final = ("retries", "eta", "traceback", "outage_since_ms", "outages",
                          "deferrals")
@@ -76,7 +77,7 @@ def dead_letters(client: redis.Redis, queues: Iterable[str], *, actors: Sequence
     found: list[DeadLetter] = []
     low = "-inf" if since is None else since * 1000
     for queue in queues:
-        base = f"{_NAMESPACE}:{queue}.XQ"
+        base = f"{keys.dramatiq_queue(queue)}.XQ"
         entries: list[tuple[bytes | str, float]] = list(
             client.zrangebyscore(base, low, "+inf", withscores=True))  # type: ignore[arg-type]
         if not entries:
@@ -104,7 +105,7 @@ def requeue(client: redis.Redis, letters: Iterable[DeadLetter]) -> list[DeadLett
                    if k not in _RESET_OPTIONS}
         options["requeued"] = int(options.get("requeued", 0)) + 1
         revived = {**letter.message, "queue_name": letter.queue, "options": options}
-        base = f"{_NAMESPACE}:{letter.queue}"
+        base = keys.dramatiq_queue(letter.queue)
         data = json.dumps(revived, separators=(",", ":"))
         if move(keys=[f"{base}.XQ", f"{base}.XQ.msgs", base, f"{base}.msgs"],
                 args=[letter.redis_id, data]):

@@ -24,18 +24,14 @@ from typing import Final
 
 import redis
 
-__all__ = ["PAUSE_PEERS", "PROBE_INTERVAL_S", "Pause", "PauseStore", "pause_key"]
+from pipeline import keys
+
+__all__ = ["PAUSE_PEERS", "PROBE_INTERVAL_S", "Pause", "PauseStore"]
 
 #: The peers a job type can declare (``job(uses=...)``) and be paused for.
 PAUSE_PEERS: Final = ("wordpress",)
 #: Seconds between two probes of a paused peer (across every worker).
 PROBE_INTERVAL_S: Final = 60
-_PREFIX: Final = "atr:pause:"
-
-
-def pause_key(peer: str) -> str:
-    """``atr:pause:<peer>``: the pause flag of ``peer``."""
-    return f"{_PREFIX}{peer}"
 
 
 @dataclass(frozen=True)
@@ -58,7 +54,7 @@ class PauseStore:
 
     def get(self, peer: str) -> Pause | None:
         """The flag of ``peer``, or None when its jobs run."""
-        raw = self.client.hgetall(pause_key(peer))
+        raw = self.client.hgetall(keys.pause(peer))
         if not raw:
             return None
         data = {_text(k): _text(v) for k, v in raw.items()}
@@ -71,7 +67,7 @@ class PauseStore:
 
     def pause(self, peer: str, reason: str, actor: str) -> Pause:
         """Set the flag of ``peer`` (its first ``since`` and ``actor`` are kept); the flag."""
-        key = pause_key(peer)
+        key = keys.pause(peer)
         pipe = self.client.pipeline()
         pipe.hsetnx(key, "since", _now())
         pipe.hsetnx(key, "actor", actor)
@@ -83,17 +79,17 @@ class PauseStore:
 
     def record_probe(self, peer: str, error: str) -> None:
         """Note a failed probe of ``peer`` (the flag stays)."""
-        key = pause_key(peer)
+        key = keys.pause(peer)
         if self.client.exists(key):
             self.client.hset(key, mapping={"probed": _now(), "probe_error": error})
 
     def clear(self, peer: str) -> bool:
         """Remove the flag of ``peer``; whether there was one."""
-        return bool(self.client.delete(pause_key(peer)))
+        return bool(self.client.delete(keys.pause(peer)))
 
     def claim_probe(self, peer: str, interval_s: int = PROBE_INTERVAL_S) -> bool:
         """Whether the caller may probe ``peer`` now: at most once per ``interval_s``."""
-        return bool(self.client.set(f"{pause_key(peer)}:probe", "1", nx=True, ex=interval_s))
+        return bool(self.client.set(keys.pause_probe(peer), "1", nx=True, ex=interval_s))
 
 
 def _now() -> str:
