@@ -9,6 +9,7 @@ sees: the doclog lines, the dead letters (none), the pause flag and what
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -178,3 +179,28 @@ def test_a_wrong_bridge_base_pauses_too(
     assert "is the REST root of the site (…/wp-json)" in lines[-1]["reason"]
     assert PauseStore(redis_client).get("wordpress") is not None
     assert dead_letters(redis_client, "seo") == []
+
+
+def test_the_outage_clock_travels_with_the_message(
+        run_worker: Any, redis_url: str, tmp_path: Path, wordpress: WordPressStandIn,
+        redis_client: redis.Redis) -> None:
+    post_id = wordpress.post_ids[6]
+    propose(redis_client, wordpress, post_id)
+    wordpress.fail_next("GET", "posts.item", status=502, times=3)
+    broker = run_worker(env_for(redis_url, tmp_path, wordpress.base_url, wordpress.token))
+    # Waits of 1 s, 2 s, 4 s: long enough to find the message parked in the delay queue.
+    message = send(broker, "seo_apply", {"post_id": post_id},
+                   options={"min_backoff": 1000, "max_backoff": 60_000})
+
+    def parked(deferrals: int) -> dict[str, Any]:
+        wait_for(tmp_path / "logs", message.message_id, "deferred", count=deferrals)
+        found = [json.loads(raw) for raw in redis_client.hvals("dramatiq:seo.DQ.msgs")]
+        (mine,) = [m for m in found if m["message_id"] == message.message_id]
+        return dict(mine["options"])
+
+    second, third = parked(2), parked(3)
+    assert (second["outages"], third["outages"]) == (2, 3)
+    # The first outage's time stays: the budget counts from it, not from each wait.
+    assert second["outage_since_ms"] == third["outage_since_ms"]
+    assert third.get("retries", 0) == 0
+    assert wait_for(tmp_path / "logs", message.message_id, "succeeded")[-1]["attempt"] == 1
