@@ -204,3 +204,21 @@ def test_the_outage_clock_travels_with_the_message(
     assert second["outage_since_ms"] == third["outage_since_ms"]
     assert third.get("retries", 0) == 0
     assert wait_for(tmp_path / "logs", message.message_id, "succeeded")[-1]["attempt"] == 1
+
+
+def test_wordpress_refusing_connections_is_an_outage_not_a_failure(
+        run_worker: Any, redis_url: str, tmp_path: Path, wordpress: WordPressStandIn,
+        redis_client: redis.Redis) -> None:
+    post_id = wordpress.post_ids[7]
+    propose(redis_client, wordpress, post_id)
+    # Nothing listens on port 9 of loopback: every connection is refused.
+    broker = run_worker(env_for(redis_url, tmp_path, "http://127.0.0.1:9/wp-json",
+                                wordpress.token))
+    message = send(broker, "seo_apply", {"post_id": post_id}, options=FAST)
+    lines = wait_for(tmp_path / "logs", message.message_id, "deferred", count=4)
+    events = [ln["event"] for ln in lines]
+    assert "failed" not in events and "dead" not in events
+    assert lines[-1]["reason"].startswith(
+        f"could not reach WordPress for GET /wp/v2/posts/{post_id} at http://127.0.0.1:9/wp-json")
+    assert PauseStore(redis_client).get("wordpress") is None  # an outage pauses nothing
+    assert dead_letters(redis_client, "seo") == []
