@@ -356,9 +356,8 @@ def _removed_tags(tags: tuple[str, ...], written: Written | None) -> tuple[str, 
     if written is None:
         return ()
     have = {normalise_tag(t) for t in tags}
-    gone = [t for t in (*written.removed, *written.values.tags) if normalise_tag(t) not in have]
-    return tuple({normalise_tag(t): t for t in reversed(gone)}[k]
-                 for k in dict.fromkeys(normalise_tag(t) for t in gone))
+    return _unique([t for t in (*written.removed, *written.values.tags)
+                    if normalise_tag(t) not in have])
 
 
 def _record(proposal: Proposal, written: Written | None, final: SeoFields,
@@ -378,10 +377,16 @@ def _record(proposal: Proposal, written: Written | None, final: SeoFields,
     owned = [t for t in (written.owned if written else ()) if normalise_tag(t) in on_post]
     owned += [t for t in proposal.proposed.tags
               if normalise_tag(t) in on_post and normalise_tag(t) not in before]
-    owned_unique = tuple({normalise_tag(t): t for t in reversed(owned)}[k]
-                         for k in dict.fromkeys(normalise_tag(t) for t in owned))
     still_removed = tuple(t for t in removed if normalise_tag(t) not in on_post)
-    return Written(ours, owned_unique, still_removed, proposal.message_id, _now())
+    return Written(ours, _unique(owned), still_removed, proposal.message_id, _now())
+
+
+def _unique(names: list[str]) -> tuple[str, ...]:
+    """``names`` without repeats (compared normalised), the first spelling kept, in order."""
+    first: dict[str, str] = {}
+    for name in names:
+        first.setdefault(normalise_tag(name), name)
+    return tuple(first.values())
 
 
 def _fields(answer: SeoAnswer) -> SeoFields:
