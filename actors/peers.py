@@ -28,7 +28,7 @@ from typing import Final
 from dramatiq.middleware import CurrentMessage
 
 from middleware.runtime import current
-from pipeline.errors import AtrError, Deferred, OutageError, PeerMisconfigured
+from pipeline.errors import AtrError, ConfigError, Deferred, OutageError, PeerMisconfigured
 from pipeline.pause import PAUSE_PEERS, Pause, PauseStore
 
 __all__ = ["OUTAGES_OPTION", "OUTAGE_SINCE_OPTION", "check_pauses", "on_misconfigured",
@@ -48,16 +48,19 @@ PAUSED_DELAY_MS: Final = 60_000
 
 
 def check_peers(uses: Iterable[str]) -> tuple[str, ...]:
-    """``uses`` as a tuple; ValueError naming the peers a job can declare."""
+    """``uses`` as a tuple; ConfigError naming the peers a job can declare."""
     peers = tuple(uses)
     unknown = [p for p in peers if p not in PAUSE_PEERS]
     if unknown:
-        raise ValueError(f"unknown peer(s) {unknown} in uses=: use {', '.join(PAUSE_PEERS)}")
+        raise ConfigError(f"unknown peer(s) {unknown} in uses=: use {', '.join(PAUSE_PEERS)}")
     return peers
 
 
 def check_pauses(uses: tuple[str, ...], actor_name: str) -> None:
-    """Deferred when a peer of ``uses`` is paused and a probe (if due) does not clear it."""
+    """Deferred when a peer of ``uses`` is paused and a probe (if due) does not clear it.
+
+    A probe that clears the pause is logged with ``actor_name``, whose message probed.
+    """
     if not uses:
         return
     store = PauseStore(current().redis)
@@ -66,8 +69,8 @@ def check_pauses(uses: tuple[str, ...], actor_name: str) -> None:
         if pause is None:
             continue
         if store.claim_probe(peer) and _probe(store, peer):
-            logger.warning("%s jobs resume: a probe of %s succeeded, pause cleared "
-                           "(was: %s).", peer, peer, pause.reason)
+            logger.warning("%s jobs resume: a probe by a %s message succeeded, pause "
+                           "cleared (was: %s).", peer, actor_name, pause.reason)
             continue
         raise _paused(pause)
 
