@@ -290,6 +290,11 @@ class Settings:
     bridge_token: str | None = setting(
         "BRIDGE_TOKEN", parse.basic_credential, secret=True,
         help="WordPress Application Password as user:application-password, sent as HTTP Basic")
+    wp_outage_budget_s: int = setting(
+        "ATR_WP_OUTAGE_BUDGET_S", parse.whole(0, 7 * 24 * 3600, "seconds"), default="21600",
+        help="how long a message waits out a WordPress outage (connection refused, timeouts, "
+             "5xx), re-trying with growing back-off, before the usual retries and the "
+             "dead-letter queue; 0: no waiting")
     bg_path: Path | None = setting(
         "ATR_BG_PATH", parse.path,
         help="background image of the featured-image thumbnails")

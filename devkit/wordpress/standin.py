@@ -202,6 +202,7 @@ class WordPressStandIn(LocalHTTPServer):
                     post.meta.pop(key, None)
                 else:
                     post.meta[key] = value
+            post.touch()
             return _copy(post)
 
     @property

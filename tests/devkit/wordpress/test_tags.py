@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from devkit.wordpress import ADMIN, READER, WordPressStandIn
+from devkit.wordpress.standin import SEO_META_KEYS
 
 SEOUL_CAFE_SLUG = "%ec%84%9c%ec%9a%b8-%ec%b9%b4%ed%8e%98"
 
@@ -175,14 +176,16 @@ def test_post_tags_drop_unknown_ids_and_come_back_in_name_order(
 def test_the_seo_keys_are_registered_by_default_and_sanitized(
         admin: Client, wordpress: WordPressStandIn) -> None:
     post_id = wordpress.post_ids[0]
-    assert admin.get(f"/wp/v2/posts/{post_id}", context="edit").json()["meta"] == []
+    # As WordPress does, every registered key is listed, "" until written.
+    empty = dict.fromkeys(sorted(SEO_META_KEYS), "")
+    assert admin.get(f"/wp/v2/posts/{post_id}", context="edit").json()["meta"] == empty
     meta = {"_yoast_wpseo_title": " <b>성수동</b>  카페\n투어 ", "rank_math_title": "제목",
             "unregistered_key": "dropped"}
     answer = admin.post(f"/wp/v2/posts/{post_id}", {"meta": meta})
-    assert answer.json()["meta"] == {"_yoast_wpseo_title": "성수동 카페 투어",
+    assert answer.json()["meta"] == {**empty, "_yoast_wpseo_title": "성수동 카페 투어",
                                      "rank_math_title": "제목"}
     answer = admin.post(f"/wp/v2/posts/{post_id}", {"meta": {"rank_math_title": None}})
-    assert answer.json()["meta"] == {"_yoast_wpseo_title": "성수동 카페 투어"}
+    assert answer.json()["meta"] == {**empty, "_yoast_wpseo_title": "성수동 카페 투어"}
     bad = admin.post(f"/wp/v2/posts/{post_id}", {"meta": {"rank_math_title": 3}})
     assert (bad.status_code, bad.json()["code"]) == (400, "rest_invalid_param")
 
@@ -206,7 +209,8 @@ def test_edit_post_plays_a_person_in_wp_admin(admin: Client, wordpress: WordPres
     assert (edited.title, edited.tags) == ("고친 제목", [tag.id])
     post = admin.get(f"/wp/v2/posts/{post_id}", context="edit").json()
     assert post["title"]["raw"] == "고친 제목" and post["tags"] == [tag.id]
-    assert post["meta"] == {"_yoast_wpseo_metadesc": "사람이 쓴 설명"}
+    assert post["meta"] == {**dict.fromkeys(sorted(SEO_META_KEYS), ""),
+                            "_yoast_wpseo_metadesc": "사람이 쓴 설명"}
     assert wordpress.edit_post(post_id, meta={"_yoast_wpseo_metadesc": None}).meta == {}
     with pytest.raises(ValueError, match=r"tag ids \[4242\] are not tags"):
         wordpress.edit_post(post_id, tags=[4242])
