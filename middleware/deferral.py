@@ -9,7 +9,13 @@ same. :class:`DeferringRetries` replaces ``Retries`` in the stack: a Deferral
 is re-enqueued on the delay queue after ``delay_ms`` (plus a little jitter so
 deferred messages do not come back as one herd) with its retry count
 untouched, and ``options["deferrals"]`` counting the waits. No worker thread
-sleeps. Everything else is Dramatiq's Retries, unchanged.
+sleeps. Everything else is Dramatiq's Retries, except one thing: the
+re-enqueue (of a retry or a deferral) waits out a lost Redis connection.
+Dramatiq's Retries lets the connection error escape its hook, the broker logs
+it, and the worker then acks the original once Redis is back: the message
+would be gone without a retry. Waiting instead, as Dramatiq itself waits to
+ack, keeps it; if the process stops before Redis returns, the original is
+still unacked and comes back after the broker's heartbeat timeout.
 
 ``Deferral`` subclasses ``dramatiq.Retry``, so the worker does not log it as
 an unhandled error; Doclog writes it as ``deferred`` with ``delay_ms``.
@@ -19,10 +25,13 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from typing import Any, Final
 
 import dramatiq
+import redis
 from dramatiq.broker import MessageProxy
+from dramatiq.errors import BrokerConnectionError
 from dramatiq.middleware import Retries
 
 from pipeline.errors import Deferred
@@ -36,6 +45,9 @@ DEFERRALS_OPTION: Final = "deferrals"
 #: Jitter added to a deferral: up to this fraction of the delay, at most 1 s.
 _JITTER: Final = 0.1
 _JITTER_MAX_MS: Final = 1000
+#: Waits between re-enqueue attempts while Redis is unreachable, in seconds.
+_REENQUEUE_WAIT_S: Final = (0.5, 1.0, 2.0, 5.0)
+_LOST_REDIS: Final = (redis.ConnectionError, redis.TimeoutError, BrokerConnectionError)
 
 
 class Deferral(dramatiq.Retry):
@@ -62,10 +74,43 @@ class DeferringRetries(Retries):
         if not isinstance(exception, Deferral):
             # Retries.after_process_message is unannotated in dramatiq 2.2.
             super().after_process_message(  # type: ignore[no-untyped-call]
-                broker, message, result=result, exception=exception)
+                _PatientBroker(broker), message, result=result, exception=exception)
             return
         message.options[DEFERRALS_OPTION] = int(message.options.get(DEFERRALS_OPTION, 0)) + 1
         logger.info("Message %r of %s waits %d ms: %s.", message.message_id,
                     message.actor_name, exception.delay_ms, exception.reason)
         # As Retries does: the proxy carries the updated options to the copy enqueued.
-        broker.enqueue(message, delay=exception.delay_ms)  # type: ignore[arg-type]
+        enqueue_patiently(broker, message, exception.delay_ms)
+
+
+def enqueue_patiently(broker: dramatiq.Broker, message: Any, delay: int | None) -> None:
+    """``broker.enqueue(message, delay=delay)``, tried again until Redis answers."""
+    attempt = 0
+    while True:
+        try:
+            broker.enqueue(message, delay=delay)
+            if attempt:
+                logger.info("Message %r re-enqueued after %d attempt(s): Redis is back.",
+                            message.message_id, attempt + 1)
+            return
+        except _LOST_REDIS as exc:
+            wait = _REENQUEUE_WAIT_S[min(attempt, len(_REENQUEUE_WAIT_S) - 1)]
+            if attempt % 12 == 0:  # at once, then about once a minute
+                logger.warning("Could not re-enqueue message %r for its retry (%s); trying "
+                               "again every %g s until Redis answers. The message is kept.",
+                               message.message_id, exc, wait)
+            attempt += 1
+            time.sleep(wait)
+
+
+class _PatientBroker:
+    """The broker as Dramatiq's Retries sees it, with :func:`enqueue_patiently` as enqueue."""
+
+    def __init__(self, broker: dramatiq.Broker) -> None:
+        self._broker = broker
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._broker, name)
+
+    def enqueue(self, message: Any, *, delay: int | None = None) -> None:
+        enqueue_patiently(self._broker, message, delay)

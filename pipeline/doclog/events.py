@@ -46,6 +46,11 @@ write with :func:`pipeline.doclog.emit`; each is a constant below.
 ``seo.applied``             the post was written: ``post_id``, ``plugin``,
                             ``written`` (meta fields), ``tags_added``, ``kept``
                             (a person's values left alone), ``values``, ``force``
+``redis.lost``              (stream ``worker``) a worker process's consumers lost
+                            Redis: ``queues``, ``held_delayed`` (delayed messages
+                            it held in memory, put back once Redis answers)
+``redis.restored``          (stream ``worker``) Redis answers again: ``outage_s``,
+                            ``requeued`` (the held delayed messages put back)
 =========================== ==================================================
 """
 
@@ -63,6 +68,8 @@ __all__ = [
     "EVENT_LLM_CALL_FAILED",
     "EVENT_LLM_EXHAUSTED",
     "EVENT_LLM_RATE_LIMITED",
+    "EVENT_REDIS_LOST",
+    "EVENT_REDIS_RESTORED",
     "EVENT_REJECTED",
     "EVENT_SEO_APPLIED",
     "EVENT_SEO_PROPOSED",
@@ -98,6 +105,8 @@ EVENT_LLM_RATE_LIMITED: Final = "llm.rate_limited"
 EVENT_LLM_EXHAUSTED: Final = "llm.exhausted"
 EVENT_SEO_PROPOSED: Final = "seo.proposed"
 EVENT_SEO_APPLIED: Final = "seo.applied"
+EVENT_REDIS_LOST: Final = "redis.lost"
+EVENT_REDIS_RESTORED: Final = "redis.restored"
 LIFECYCLE_EVENTS: Final = (EVENT_STARTED, EVENT_SUCCEEDED, EVENT_FAILED, EVENT_DEAD,
                            EVENT_REJECTED, EVENT_SKIPPED, EVENT_DEFERRED)
 
