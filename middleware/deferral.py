@@ -15,7 +15,10 @@ Dramatiq's Retries lets the connection error escape its hook, the broker logs
 it, and the worker then acks the original once Redis is back: the message
 would be gone without a retry. Waiting instead, as Dramatiq itself waits to
 ack, keeps it; if the process stops before Redis returns, the original is
-still unacked and comes back after the broker's heartbeat timeout.
+still unacked and comes back after the broker's heartbeat timeout. The
+actor has returned by then, so its time limit is lifted for the wait:
+TimeLimit's after-hook runs later than ours and its ``TimeLimitExceeded``
+(a BaseException) would otherwise kill the worker thread mid-wait.
 
 ``Deferral`` subclasses ``dramatiq.Retry``, so the worker does not log it as
 an unhandled error; Doclog writes it as ``deferred`` with ``delay_ms``.
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from typing import Any, Final
 
@@ -32,7 +36,8 @@ import dramatiq
 import redis
 from dramatiq.broker import MessageProxy
 from dramatiq.errors import BrokerConnectionError
-from dramatiq.middleware import Retries
+from dramatiq.middleware import Retries, TimeLimit
+from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from pipeline.errors import Deferred
 
@@ -94,13 +99,28 @@ def enqueue_patiently(broker: dramatiq.Broker, message: Any, delay: int | None) 
                             message.message_id, attempt + 1)
             return
         except _LOST_REDIS as exc:
+            if attempt == 0:
+                _lift_time_limit(broker)
             wait = _REENQUEUE_WAIT_S[min(attempt, len(_REENQUEUE_WAIT_S) - 1)]
             if attempt % 12 == 0:  # at once, then about once a minute
                 logger.warning("Could not re-enqueue message %r for its retry (%s); trying "
                                "again every %g s until Redis answers. The message is kept.",
                                message.message_id, exc, wait)
             attempt += 1
-            time.sleep(wait)
+            try:
+                time.sleep(wait)
+            except TimeLimitExceeded:
+                # Raised (once) just before the limit was lifted: the actor is done.
+                logger.info("Message %r passed its time limit while waiting for Redis; "
+                            "still waiting to re-enqueue it.", message.message_id)
+
+
+def _lift_time_limit(broker: dramatiq.Broker) -> None:
+    """Remove this worker thread's TimeLimit deadline (the actor has already returned)."""
+    for middleware in broker.middleware:
+        if isinstance(middleware, TimeLimit):
+            middleware.manager.remove_timeout(  # type: ignore[no-untyped-call]
+                threading.get_ident())
 
 
 class _PatientBroker:

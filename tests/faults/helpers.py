@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from tests.helpers import Lines
@@ -37,3 +38,16 @@ def assert_outages_logged(lines: Lines, *, processes: int) -> dict[int, dict[str
         assert events[1::2] == ["redis.restored"] * len(events[1::2]), (pid, events)
         assert events[-1] == "redis.restored", (pid, events)
     return {pid: own[-1] for pid, own in by_pid.items()}
+
+
+def children(pid: int) -> set[int]:
+    """Pids of the live child processes of ``pid`` (the dramatiq master's worker processes)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
