@@ -290,6 +290,10 @@ class Settings:
     bridge_token: str | None = setting(
         "BRIDGE_TOKEN", parse.basic_credential, secret=True,
         help="WordPress Application Password as user:application-password, sent as HTTP Basic")
+    bridge_timeout_s: float = setting(
+        "ATR_BRIDGE_TIMEOUT_S", parse.seconds(1, 300), default="30",
+        help="seconds to wait for a WordPress answer (an upload too) before the attempt "
+             "fails and is retried")
     bg_path: Path | None = setting(
         "ATR_BG_PATH", parse.path,
         help="background image of the featured-image thumbnails")
