@@ -252,9 +252,14 @@ class WordPressStandIn(LocalHTTPServer):
         self._add_faults(method, route, [None] * skip + [Fault(status, 0.0, after_effect)] * times)
 
     def hang_next(self, method: str, route: str, *, seconds: float, times: int = 1,
-                  after_effect: bool = False) -> None:
-        """Make the next ``times`` requests wait ``seconds`` (past a client's timeout), then 504."""
-        self._add_faults(method, route, [Fault(504, seconds, after_effect)] * times)
+                  after_effect: bool = False, skip: int = 0) -> None:
+        """Make the next ``times`` requests wait ``seconds`` (past a client's timeout), then 504.
+
+        ``after_effect=True`` applies the request before the wait (the client
+        times out on a write that was made); ``skip`` as for :meth:`fail_next`.
+        """
+        self._add_faults(method, route, [None] * skip
+                         + [Fault(504, seconds, after_effect)] * times)
 
     def reset_next(self, method: str, route: str, *, times: int = 1,
                    after_effect: bool = False, skip: int = 0) -> None:
