@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 import redis
 
-from actors.canary import canary_name, reply_key
+from actors.canary import canary_name
 from brokers.boot import producer_broker
 from brokers.producer import send
 from devkit.redis_server import EmbeddedRedis
 from devkit.supervise import atr_executable
-from pipeline import names
+from pipeline import keys, names
 from pipeline.settings import Settings
 from tests.faults.helpers import assert_each_succeeded_once
 from tests.helpers import dead_letters, queued_ids, read_stream, wait_replies
@@ -166,7 +166,7 @@ def test_a_deploy_restarting_both_groups_under_load_loses_and_repeats_nothing(
     for queue in tokens:
         pids = {answered[t]["pid"] for t in tokens[queue]}
         assert len(pids) >= (3 if queue == names.QUEUE_MISC else 2), (queue, pids)
-    extra_replies = {t: client.llen(reply_key(t)) for t in every}
+    extra_replies = {t: client.llen(keys.ping_reply(t)) for t in every}
     assert {t: n for t, n in extra_replies.items() if n} == {}
     # Each group was stopped gracefully, and no consumer or requeue failed on the way.
     for group, text in logs.items():

@@ -26,13 +26,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis
 
-from actors.canary import DOCLOG_STREAM, canary_name, reply_key
+from actors.canary import DOCLOG_STREAM, canary_name
 from brokers.boot import producer_broker
 from brokers.producer import send
 from devkit.redis_server import EmbeddedRedis
 from devkit.supervise import GroupProcess
-from middleware.doclog import write_errors_key
-from pipeline import names
+from pipeline import keys, names
 from pipeline.settings import Settings
 from tests.helpers import read_stream, run_atr, wait_replies
 
@@ -100,7 +99,7 @@ def test_a_full_doclog_disk_fails_no_job_and_is_counted_and_shown(
         answered = wait_replies(client, during, timeout=60)
         assert sorted(answered) == sorted(during), worker.log_text()[-3000:]
         # Two lines per message (started, succeeded), all lost, all counted.
-        key = write_errors_key("worker2")
+        key = keys.write_errors("worker2")
         deadline = time.monotonic() + 30
         while int(client.get(key) or 0) < 2 * len(during) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -127,13 +126,13 @@ def test_a_full_doclog_disk_fails_no_job_and_is_counted_and_shown(
         assert worker.stop() == 0, worker.log_text()[-3000:]
 
     # Nothing repeated, and the space freed brought the evidence back.
-    extra_replies = {t: client.llen(reply_key(t)) for t in during + after}
+    extra_replies = {t: client.llen(keys.ping_reply(t)) for t in during + after}
     assert {t: n for t, n in extra_replies.items() if n} == {}
     lines = read_stream(root, DOCLOG_STREAM)
     assert sorted(ln["kwargs"]["token"] for ln in lines if ln["event"] == "started") \
         == sorted(after)
     assert [ln["event"] for ln in lines].count("succeeded") == len(after)
-    assert int(client.get(write_errors_key("worker2")) or 0) == 2 * len(during)
+    assert int(client.get(keys.write_errors("worker2")) or 0) == 2 * len(during)
     log = worker.log_text()
     assert log.count("Doclog cannot write") == 1, log[-3000:]  # once, not once per line
     assert "No space left on device" in log

@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 import redis
 
-from actors.canary import canary_name, reply_key
+from actors.canary import canary_name
 from brokers.boot import producer_broker
 from brokers.producer import send
 from devkit.redis_server import EmbeddedRedis
 from devkit.supervise import GroupProcess
 from middleware.redis_outage import STREAM
-from pipeline import names
+from pipeline import keys, names
 from pipeline.settings import Settings
 from tests.faults.helpers import assert_each_succeeded_once, assert_outages_logged, children
 from tests.helpers import assert_one_clear_line, dead_letters, read_stream, run_atr, wait_replies
@@ -94,7 +94,7 @@ def test_two_minutes_without_redis_lose_nothing_and_health_says_so(
         assert groups["worker2"] == {**groups["worker2"], "live": 2, "expected": 2}
         assert worker.stop() == 0, worker.log_text()[-3000:]
 
-    extra_replies = {t: client.llen(reply_key(t)) for t in tokens}
+    extra_replies = {t: client.llen(keys.ping_reply(t)) for t in tokens}
     assert {t: n for t, n in extra_replies.items() if n} == {}
     assert_each_succeeded_once(read_stream(root, "canary"), expected=len(tokens))
     assert dead_letters(client, QUEUE) == []

@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 import redis
 
-from actors.canary import canary_name, reply_key
+from actors.canary import canary_name
 from brokers.boot import producer_broker
 from brokers.producer import send
 from devkit.redis_server import EmbeddedRedis
 from devkit.supervise import GroupProcess
 from middleware.redis_outage import STREAM
-from pipeline import names
+from pipeline import keys, names
 from pipeline.settings import Settings
 from tests.faults.helpers import assert_each_succeeded_once, assert_outages_logged
 from tests.helpers import dead_letters, queued_ids, read_stream, wait_replies
@@ -67,7 +67,7 @@ def test_a_redis_restart_under_load_loses_and_repeats_nothing(
         assert worker.stop() == 0, worker.log_text()[-3000:]
 
     # Nothing repeated: no second reply, one `succeeded` per message, nothing left over.
-    extra_replies = {t: client.llen(reply_key(t)) for t in tokens}
+    extra_replies = {t: client.llen(keys.ping_reply(t)) for t in tokens}
     assert {t: n for t, n in extra_replies.items() if n} == {}
     lines = read_stream(root, "canary")
     assert_each_succeeded_once(lines, expected=len(tokens))
