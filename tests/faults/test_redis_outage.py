@@ -4,16 +4,19 @@ The one slow test of the suite, on purpose: the outage lasts a real 120 s
 (longer than the broker's 60 s heartbeat timeout and the workers' own 60 s
 heartbeat keys), so the code paths are exactly the ones of a real outage.
 worker2 (2 processes x 3 threads, real ``dramatiq`` CLI) holds running,
-retrying and delayed canaries when Redis stops; during the outage ``atr
-health`` exits 3 (UNKNOWN) saying Redis is unreachable, ``atr send`` refuses
-with one clear line, and the worker processes stay the same processes. When
-Redis is back every canary is answered exactly once, health sees both
-processes again, and the doclog holds ``redis.lost`` / ``redis.restored``.
+retrying and delayed canaries when Redis stops, and ``atr scheduler`` runs
+beside it; during the outage ``atr health`` exits 3 (UNKNOWN) saying Redis
+is unreachable, ``atr send`` refuses with one clear line, and the worker and
+scheduler processes stay the same processes. When Redis is back every
+canary is answered exactly once, health sees both processes and the
+scheduler again, and the doclog holds ``redis.lost`` / ``redis.restored``.
 """
 
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from actors.canary import canary_name
 from brokers.boot import producer_broker
 from brokers.producer import send
 from devkit.redis_server import EmbeddedRedis
-from devkit.supervise import GroupProcess
+from devkit.supervise import GroupProcess, atr_executable
 from middleware.redis_outage import STREAM
 from pipeline import keys, names
 from pipeline.settings import Settings
@@ -51,7 +54,10 @@ def test_two_minutes_without_redis_lose_nothing_and_health_says_so(
     failing = [f"retry-{n}" for n in range(6)]
     delayed = [f"delayed-{n}" for n in range(6)]
     tokens = plain + failing + delayed
-    with GroupProcess("worker2", env, tmp_path / "worker2.log", cwd=tmp_path) as worker:
+    with GroupProcess("worker2", env, tmp_path / "worker2.log", cwd=tmp_path) as worker, \
+            (tmp_path / "scheduler.log").open("wb") as scheduler_log, \
+            subprocess.Popen([atr_executable(), "scheduler"], env=env, cwd=tmp_path,
+                             stdout=scheduler_log, stderr=subprocess.STDOUT) as scheduler:
         for token in plain:
             send(broker, actor, {"token": token, "sleep_ms": 150})
         for token in failing:
@@ -76,6 +82,7 @@ def test_two_minutes_without_redis_lose_nothing_and_health_says_so(
             # No crash loop: the same master and worker processes all along.
             assert worker.poll() is None, worker.log_text()[-3000:]
             assert children(worker.pid) == processes
+            assert scheduler.poll() is None, (tmp_path / "scheduler.log").read_text()
             time.sleep(5)
         late = run_atr("health", env=env, cwd=tmp_path)
         assert late.returncode == 3 and "cannot reach Redis" in late.stderr
@@ -85,16 +92,21 @@ def test_two_minutes_without_redis_lose_nothing_and_health_says_so(
         missing = sorted(set(tokens) - set(first) - set(rest))
         assert missing == [], (missing, worker.log_text()[-3000:])
         assert children(worker.pid) == processes
-        # Health sees both processes again once their heartbeats are refreshed.
+        # Health sees both processes and the scheduler again once their heartbeats
+        # are refreshed (the keys expired during the outage).
         deadline = time.monotonic() + 60
         while True:
-            report = run_atr("health", "--json", env=env, cwd=tmp_path)
-            groups = json.loads(report.stdout)["groups"]
-            if groups["worker2"]["live"] == 2 or time.monotonic() > deadline:
+            report = json.loads(run_atr("health", "--json", env=env, cwd=tmp_path).stdout)
+            groups, schedulers = report["groups"], report["scheduler"]["alive"]
+            if (groups["worker2"]["live"] == 2 and schedulers == 1) \
+                    or time.monotonic() > deadline:
                 break
             time.sleep(1)
         assert groups["worker2"] == {**groups["worker2"], "live": 2, "expected": 2}
+        assert schedulers == 1
         assert worker.stop() == 0, worker.log_text()[-3000:]
+        scheduler.send_signal(signal.SIGTERM)
+        assert scheduler.wait(timeout=30) == 0, (tmp_path / "scheduler.log").read_text()
 
     extra_replies = {t: client.llen(keys.ping_reply(t)) for t in tokens}
     assert {t: n for t, n in extra_replies.items() if n} == {}
