@@ -89,10 +89,10 @@ class DeferringRetries(Retries):
         logger.info("Message %r of %s waits %d ms: %s.", message.message_id,
                     message.actor_name, exception.delay_ms, exception.reason)
         # As Retries does: the proxy carries the updated options to the copy enqueued.
-        enqueue_patiently(broker, message, exception.delay_ms)
+        _enqueue_patiently(broker, message, exception.delay_ms)
 
 
-def enqueue_patiently(broker: dramatiq.Broker, message: Any, delay: int | None) -> None:
+def _enqueue_patiently(broker: dramatiq.Broker, message: Any, delay: int | None) -> None:
     """``broker.enqueue(message, delay=delay)``, tried again until Redis answers."""
     attempt = 0
     while True:
@@ -128,7 +128,7 @@ def _lift_time_limit(broker: dramatiq.Broker) -> None:
 
 
 class _PatientBroker:
-    """The broker as Dramatiq's Retries sees it, with :func:`enqueue_patiently` as enqueue."""
+    """The broker as Dramatiq's Retries sees it, with a patient enqueue."""
 
     def __init__(self, broker: dramatiq.Broker) -> None:
         self._broker = broker
@@ -137,4 +137,4 @@ class _PatientBroker:
         return getattr(self._broker, name)
 
     def enqueue(self, message: Any, *, delay: int | None = None) -> None:
-        enqueue_patiently(self._broker, message, delay)
+        _enqueue_patiently(self._broker, message, delay)
