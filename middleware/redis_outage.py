@@ -13,7 +13,8 @@ into (``before_delay_message`` runs in the consumer thread just before the
 put), forgets it once it is acked or nacked, and a watcher thread notices,
 every :data:`WATCH_INTERVAL_S`, a consumer whose delay queue was replaced.
 It then writes ``redis.lost`` to the ``worker`` doclog stream, waits until
-Redis answers a PING, requeues the dropped messages on their delay queue
+Redis answers a PING, refreshes this worker's broker heartbeat at once (see
+:meth:`RedisOutage._beat`), requeues the dropped messages on their delay queue
 (Dramatiq's own requeue script: from this worker's ack set back to the
 queue, so the consumer fetches and holds them again) and writes
 ``redis.restored`` with the outage's length and how many it put back: the
@@ -49,6 +50,8 @@ logger = logging.getLogger(__name__)
 STREAM: Final = "worker"
 #: How often the watcher looks at the consumers and, in an outage, PINGs Redis, in seconds.
 WATCH_INTERVAL_S: Final = 1.0
+#: A message id no message has: acking it changes nothing but the broker heartbeat.
+_NO_MESSAGE: Final = "atr-no-message-heartbeat-only"
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ class RedisOutage(Middleware):
             self._write(doclog.EVENT_REDIS_LOST, queues=queues, held_delayed=len(dropped))
         try:
             broker.client.ping()
+            self._beat(broker)
             by_queue: dict[str, list[str]] = {}
             for (queue, _), held in dropped.items():
                 by_queue.setdefault(queue, []).append(held.redis_message_id)
@@ -156,6 +160,20 @@ class RedisOutage(Middleware):
                        "put back on their queues.", outage_s, len(dropped))
         self._write(doclog.EVENT_REDIS_RESTORED, outage_s=outage_s, requeued=len(dropped))
         return None
+
+    def _beat(self, broker: RedisBroker) -> None:
+        """Refresh this worker's broker heartbeat first thing once Redis answers.
+
+        After an outage longer than the broker's heartbeat timeout (60 s),
+        another worker's maintenance pass would take this one for dead and
+        requeue the messages it still runs or holds (run twice). Every broker
+        command refreshes the heartbeat; an ack of an id no message has is
+        the one that does nothing else and never triggers maintenance itself.
+        """
+        with self._lock:
+            queue = next((t.queue_name for t in self._threads.values()), None)
+        if queue is not None:
+            broker.do_ack(queue, _NO_MESSAGE)
 
     def _replaced_consumers(self) -> list[Any]:
         """Consumers whose delay queue was replaced (a connection error) since the last look."""
