@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType, TracebackType
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -57,7 +57,8 @@ class BridgeConfig:
     @classmethod
     def from_settings(cls, settings: Settings) -> BridgeConfig:
         """The bridge of ``settings``; BridgeNotConfiguredError says what to set."""
-        return cls.from_values(settings.bridge_base, settings.bridge_token)
+        config = cls.from_values(settings.bridge_base, settings.bridge_token)
+        return replace(config, read_timeout_s=settings.bridge_timeout_s)
 
     @classmethod
     def from_values(cls, base: str | None, token: str | None) -> BridgeConfig:

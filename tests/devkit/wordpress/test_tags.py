@@ -238,3 +238,25 @@ def test_fail_next_can_skip_requests_and_refuses_an_unknown_route(
 def test_the_race_option_must_not_be_negative() -> None:
     with pytest.raises(ValueError, match="tag_create_race_s=-1 must be >= 0 seconds"):
         WordPressStandIn(tag_create_race_s=-1)
+
+
+@pytest.mark.parametrize("after_effect", [False, True], ids=["before", "after"])
+def test_reset_next_resets_the_connection_before_or_after_the_write(
+        after_effect: bool, admin: Client, wordpress: WordPressStandIn) -> None:
+    wordpress.reset_next("POST", "tags.collection", after_effect=after_effect)
+    with pytest.raises(requests.ConnectionError, match=r"reset by peer|aborted"):
+        admin.post("/wp/v2/tags", {"name": "끊김"})
+    assert [t.name for t in wordpress.tags] == (["끊김"] if after_effect else [])
+    (recorded,) = wordpress.requests_to("POST", "tags.collection")
+    assert recorded.fault and recorded.status == 0
+    assert admin.post("/wp/v2/tags", {"name": "다음"}).status_code == 201  # one-off
+
+
+def test_hang_next_can_skip_requests_and_apply_the_write_before_hanging(
+        admin: Client, wordpress: WordPressStandIn) -> None:
+    wordpress.hang_next("POST", "tags.collection", seconds=2, after_effect=True, skip=1)
+    assert admin.post("/wp/v2/tags", {"name": "먼저"}).status_code == 201
+    with pytest.raises(requests.Timeout):
+        requests.post(admin.base + "/wp/v2/tags", json={"name": "느림"}, auth=admin.auth,
+                      timeout=0.5)
+    assert [t.name for t in wordpress.tags] == ["먼저", "느림"]  # made, then the hang
