@@ -15,11 +15,12 @@ import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
+from brokers.producer import send
 from devkit.real_wordpress import RealWordPress
-from tests.acceptance.conftest import run_job
+from tests.acceptance.conftest import FAST_RETRY, run_job
 from tests.acceptance.rest import Rest
 from tests.acceptance.test_featured_image import image_env
-from tests.helpers import dead_letters
+from tests.helpers import dead_letters, wait_lines
 
 Worker = Callable[[dict[str, str]], RedisBroker]
 WRONG_PASSWORD = "abcd efgh ijkl mnop qrst uvwx"
@@ -47,11 +48,27 @@ def test_a_request_that_can_never_succeed_is_rejected_at_once(
              else real_wordpress.users[who].token)
     post_id = 999_999 if missing else admin.new_post("권한 확인용 글")
     broker = run_worker(image_env(redis_url, tmp_path, real_wordpress.rest_root, token))
-    lines = run_job(broker, tmp_path / "logs", "fi_pipeline", {"post_id": post_id})
+    if who == "editor":
+        lines = run_job(broker, tmp_path / "logs", "fi_pipeline", {"post_id": post_id})
+    else:
+        send(broker, "fi_pipeline", {"post_id": post_id}, options=FAST_RETRY)
+        lines = []
 
-    assert [(ln["event"], ln["attempt"]) for ln in lines] == [("started", 1), ("rejected", 1)]
-    error = lines[-1]["error"]
+    if who == "editor":
+        assert [(ln["event"], ln["attempt"]) for ln in lines] == [("started", 1),
+                                                                  ("rejected", 1)]
+        error = lines[-1]["error"]
+        assert len(dead_letters(redis_client, "images")) == 1
+    else:
+        # A configuration error pauses the WordPress jobs instead of dead-lettering
+        # each message: the first one waits (deferred) with the reason and the fix.
+        lines = wait_lines(tmp_path / "logs", "fi_pipeline",
+                           lambda got: any(ln["event"] == "deferred" for ln in got))
+        deferred = next(ln for ln in lines if ln["event"] == "deferred")
+        assert deferred["reason"].startswith("wordpress jobs are paused since ")
+        error = "".join(deferred["reason"].partition(": ")[2:]).rsplit("; fix it", 1)[0]
+        error = f"{said.split(': ', 1)[0]}: {error}"
+        assert dead_letters(redis_client, "images") == []
     assert error.startswith(said.format(id=post_id)), error
     assert fix in error and "\n" not in error
     assert WRONG_PASSWORD not in error and WRONG_PASSWORD.replace(" ", "") not in error
-    assert len(dead_letters(redis_client, "images")) == 1
