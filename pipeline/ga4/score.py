@@ -223,6 +223,10 @@ class ScoreRun:
             "previous_snapshot": self.previous_day.isoformat() if self.previous_day else None,
         }
 
+    def entering(self, tier: str) -> tuple[ScoredPost, ...]:
+        """Posts in ``tier`` now that were not in it in the previous snapshot."""
+        return tuple(p for p in self.posts if p.tier == tier and p.previous_tier != tier)
+
     def post(self, post_id: int) -> ScoredPost | None:
         """The row of ``post_id``, or None."""
         return next((p for p in self.posts if p.post_id == post_id), None)
