@@ -15,7 +15,7 @@ import csv
 import dataclasses
 import datetime as dt
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 from urllib.parse import quote, unquote
@@ -55,11 +55,18 @@ def sample_posts() -> list[Post]:
 
 
 def write_sample_export(path: Path, posts: Sequence[Post], *, language: str = "en",
-                        period: Period = SAMPLE_PERIOD) -> Path:
-    """Write the sample download for ``posts`` (up to 8 get traffic) to ``path``; ``path``."""
+                        period: Period = SAMPLE_PERIOD,
+                        scale: Mapping[int, float] | None = None) -> Path:
+    """Write the sample download for ``posts`` (up to 8 get traffic) to ``path``; ``path``.
+
+    ``scale`` multiplies the views of some posts (post id -> factor), e.g. to
+    make one slide against an earlier period.
+    """
     names = _COMMENTS[language]
     rows: list[tuple[str, float, float, float, float]] = []
     for post, (views, users, seconds, key_events) in zip(posts, _TRAFFIC, strict=False):
+        factor = (scale or {}).get(post.id, 1.0)
+        views, users = round(views * factor), max(1, round(users * factor))
         raw = unquote(post.slug)
         if post is posts[0]:
             # One post under four paths: raw Korean, upper- and lower-case escapes, a query.

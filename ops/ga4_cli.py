@@ -1,0 +1,164 @@
+"""``atr ga4``: score GA4 exports at a terminal, explain a post's tier, write the monthly report.
+
+    atr ga4 score FILE... [--json] [--dry-run]
+    atr ga4 show POST_ID [--day YYYY-MM-DD] [--json]
+    atr ga4 report --month YYYY-MM
+
+``score`` does what the ``ga4_score`` job does with the drop folder, for
+files named here (they are not moved): it lists the posts through the bridge
+(``BRIDGE_BASE``), scores the files together and writes
+``<ATR_DOCLOG_ROOT>/ga4_scores/<today>.csv`` (``--dry-run``: prints, writes
+nothing). ``show`` says why a post has its tier in the newest snapshot (or
+that of ``--day``): components, contributions, the rule that fired and the
+previous tier. ``report`` writes the self-contained HTML report of a month
+under ``<ATR_DOCLOG_ROOT>/ga4_reports/`` and prints its path.
+
+Exit codes: 0 done, 1 a file was refused or the post is not in the snapshot,
+2 bad usage or settings. pandas and matplotlib load only inside a command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from ops.console import render_table
+from pipeline.errors import AtrError
+from pipeline.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from pipeline.ga4.score import ScoredPost, ScoreRun
+
+__all__ = ["add_parsers"]
+
+EXIT_OK: Final = 0
+EXIT_PROBLEM: Final = 1
+_TOP: Final = 20
+
+
+def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``ga4 score|show|report`` to ``atr``'s subcommands."""
+    parser = subparsers.add_parser(
+        "ga4", help="score GA4 exports, explain a post's tier, write the monthly report",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="ga4_command", required=True, metavar="COMMAND")
+    p = sub.add_parser("score", help="score GA4 exports (CSV downloads, runReport JSON)")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--json", action="store_true", help="one JSON object: summary and rows")
+    p.add_argument("--dry-run", action="store_true", help="score and print; write nothing")
+    p.set_defaults(handler=_cmd_score)
+    p = sub.add_parser("show", help="why a post has its tier in a snapshot")
+    p.add_argument("post_id", type=int, metavar="POST_ID")
+    p.add_argument("--day", type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
+                   help="the snapshot of this day (default: the newest)")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(handler=_cmd_show)
+    p = sub.add_parser("report", help="write the monthly HTML report and print its path")
+    p.add_argument("--month", required=True, metavar="YYYY-MM",
+                   help="the month whose newest snapshot is reported, e.g. 2025-01")
+    p.set_defaults(handler=_cmd_report)
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from pipeline.ga4.drop import RefusedFilesError, score_drop
+    from pipeline.wordpress import Bridge, BridgeConfig
+    from pipeline.wordpress.posts import list_posts
+
+    settings = load_settings()
+    config = settings.ga4_config
+    today = dt.datetime.now(settings.zone).date()
+    with Bridge(BridgeConfig.from_settings(settings)) as bridge:
+        try:
+            outcome = score_drop(list(args.files), lambda: list_posts(bridge),
+                                 settings.doclog_root, today, config, dry_run=args.dry_run)
+        except RefusedFilesError as exc:
+            print(f"atr ga4 score: {exc}", file=sys.stderr)
+            return EXIT_PROBLEM
+    run = outcome.run
+    if args.json:
+        print(json.dumps({**run.summary(), "dry_run": args.dry_run,
+                          "snapshot": str(outcome.snapshot) if outcome.snapshot else None,
+                          "rows": [_row_json(p) for p in run.posts],
+                          "unmatched": [{"path": u.path, "reason": u.reason, "views": u.views}
+                                        for u in run.unmatched]},
+                         ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(_render_run(run))
+    if outcome.snapshot is not None:
+        print(f"snapshot: {outcome.snapshot}")
+    else:
+        print("dry run: nothing written")
+    return EXIT_OK
+
+
+def _render_run(run: ScoreRun) -> str:
+    counts = "  ".join(f"{tier} {n}" for tier, n in run.tier_counts.items())
+    lines = [f"period {run.period} ({run.period.days} days), {len(run.inputs)} file(s), "
+             f"{sum(i.rows for i in run.inputs)} rows; previous snapshot: "
+             f"{run.previous_day or 'none'}", f"tiers: {counts}"]
+    rows = [[p.post_id, p.tier, "" if p.score is None else f"{p.score:.2f}", p.rule,
+             f"{p.views:,.0f}", p.variants, p.decay or "", p.previous_tier or "-", p.title]
+            for p in run.posts[:_TOP]]
+    lines.append(render_table(["POST", "TIER", "SCORE", "RULE", "VIEWS", "PATHS", "DECAY",
+                               "BEFORE", "TITLE"], rows))
+    if len(run.posts) > _TOP:
+        lines.append(f"... {len(run.posts) - _TOP} more post(s) in the snapshot")
+    if run.unmatched:
+        views = sum(u.views for u in run.unmatched)
+        lines.append(f"not posts: {len(run.unmatched)} path(s), {views:,.0f} views "
+                     "(" + ", ".join(f"{u.path} [{u.reason}]" for u in run.unmatched[:5])
+                     + (", ..." if len(run.unmatched) > 5 else "") + ")")
+    merged = [m for m in run.merged if m.post_id is not None]
+    if merged:
+        lines.append(f"merged: {len(merged)} post(s) seen under several paths, e.g. "
+                     f"post {merged[0].post_id}: {merged[0].variants} paths")
+    for note in run.notes:
+        lines.append(f"note: {note}")
+    return "\n".join(lines)
+
+
+def _row_json(post: ScoredPost) -> dict[str, Any]:
+    return {"post_id": post.post_id, "title": post.title, "path": post.path, "tier": post.tier,
+            "rule": post.rule, "score": post.score, "previous_tier": post.previous_tier or None,
+            "decay": post.decay or None, "views": post.views, "variants": post.variants,
+            "values": post.values, "percentiles": post.percentiles, "points": post.points}
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from pipeline.ga4.score import explain
+    from pipeline.ga4.snapshot import SnapshotDir, read_posts
+
+    settings = load_settings()
+    snapshots = SnapshotDir(settings.doclog_root)
+    days = snapshots.days()
+    day = args.day or (days[-1] if days else None)
+    if day is None or day not in days:
+        raise AtrError(f"no GA4 snapshot {'of ' + str(day) + ' ' if day else ''}under "
+                       f"{snapshots.directory}; score an export first (atr ga4 score FILE)")
+    path = snapshots.path(day)
+    post = next((p for p in read_posts(path) if p.post_id == args.post_id), None)
+    if post is None:
+        print(f"atr ga4 show: post {args.post_id} is not in the snapshot {path} (not "
+              "published then, or its paths matched no post; see ga4_scores/paths/)",
+              file=sys.stderr)
+        return EXIT_PROBLEM
+    lines = explain(post, settings.ga4_config)
+    if args.json:
+        print(json.dumps({"snapshot": str(path), **_row_json(post), "explanation": lines},
+                         ensure_ascii=False, indent=2))
+    else:
+        print(f"snapshot {path}")
+        print("\n".join(lines))
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pipeline.ga4.report import report
+
+    settings: Settings = load_settings()
+    print(report(settings.doclog_root, args.month, settings.ga4_config))
+    return EXIT_OK
