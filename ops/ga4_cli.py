@@ -33,7 +33,7 @@ from pipeline.settings import Settings, load_settings
 if TYPE_CHECKING:
     from pipeline.ga4.score import ScoredPost, ScoreRun
 
-__all__ = ["add_parsers"]
+__all__ = ["add_parsers", "render_snapshot"]
 
 EXIT_OK: Final = 0
 EXIT_PROBLEM: Final = 1
@@ -119,6 +119,15 @@ def _render_run(run: ScoreRun) -> str:
     for note in run.notes:
         lines.append(f"note: {note}")
     return "\n".join(lines)
+
+
+def render_snapshot(path: Path) -> str:
+    """A snapshot's rows as a table: post, tier, score, rule, views, paths, title."""
+    from pipeline.ga4.snapshot import read_posts
+
+    rows = [[p.post_id, p.tier, "" if p.score is None else f"{p.score:.2f}", p.rule,
+             f"{p.views:,.0f}", p.variants, p.title] for p in read_posts(path)]
+    return render_table(["POST", "TIER", "SCORE", "RULE", "VIEWS", "PATHS", "TITLE"], rows)
 
 
 def _row_json(post: ScoredPost) -> dict[str, Any]:

@@ -20,10 +20,19 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import quote, unquote
 
-from devkit.wordpress.store import Post, load_sample_posts
-from pipeline.ga4.reader import Period
+from dramatiq.brokers.redis import RedisBroker
 
-__all__ = ["SAMPLE_PERIOD", "sample_posts", "write_sample_export"]
+from brokers.producer import send
+from devkit.demo.outcomes import wait_outcomes
+from devkit.wordpress.store import Post, load_sample_posts
+from pipeline.doclog import EVENT_GA4_SCORED
+from pipeline.errors import AtrError
+from pipeline.ga4.reader import Period
+from pipeline.settings import Settings
+
+__all__ = ["SAMPLE_PERIOD", "DemoGa4Error", "demo_ga4", "sample_posts", "write_sample_export"]
+
+_TIMEOUT_S: Final = 120.0
 
 SAMPLE_PERIOD: Final = Period(dt.date(2026, 11, 1), dt.date(2026, 11, 30))
 #: (views, active users, average engagement seconds, key events) of the posts, in id order.
@@ -101,3 +110,37 @@ def write_sample_export(path: Path, posts: Sequence[Post], *, language: str = "e
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(("\ufeff" + text).encode("utf-8"))
     return path
+
+
+class DemoGa4Error(AtrError):
+    """Raised when the demo's GA4 scoring failed or did not finish in time."""
+
+
+def demo_ga4(broker: RedisBroker, settings: Settings) -> list[str]:
+    """Drop a Korean-UI sample export, let worker2 score it, write the report; lines to print.
+
+    The lines are the tiers, the snapshot's rows and the report's path.
+    Raises DemoGa4Error when the message died or was rejected.
+    """
+    from ops.ga4_cli import render_snapshot
+    from pipeline.ga4.report import report
+
+    export = write_sample_export(settings.ga4_drop_dir / "pages_and_screens_2026-11.csv",
+                                 sample_posts(), language="ko")
+    message = send(broker, "ga4_score", {})
+    done, failures = wait_outcomes(settings.doclog_root, "ga4_score", {message.message_id: 0},
+                                   EVENT_GA4_SCORED, timeout_s=_TIMEOUT_S, missing="no score")
+    if failures:
+        raise DemoGa4Error(f"GA4 scoring of {export.name} failed: {failures[0]}")
+    scored = done[0]
+    tiers = ", ".join(f"{tier} {n}" for tier, n in scored["tiers"].items())
+    snapshot = Path(str(scored["snapshot"]))
+    page = report(settings.doclog_root, f"{SAMPLE_PERIOD.end:%Y-%m}", settings.ga4_config)
+    return [f"dropped {export} (Korean UI); worker2 scored {scored['posts']} posts of "
+            f"{scored['period']['start']}..{scored['period']['end']} in "
+            f"{scored['duration_ms']} ms: {tiers}",
+            f"{scored['unmatched_paths']} paths are no post (home, category, page, deleted); "
+            f"the export moved to {settings.ga4_drop_dir / 'done'}",
+            *render_snapshot(snapshot).splitlines(),
+            f"snapshot: {snapshot}",
+            f"monthly report (open it in a browser): {page}"]
