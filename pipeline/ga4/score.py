@@ -63,7 +63,7 @@ import pandas as pd
 
 from pipeline.ga4.config import Ga4Config
 from pipeline.ga4.errors import IncompleteExportError, OverlappingExportsError
-from pipeline.ga4.paths import PostIndex, PostLike, PostsPort, classify_path, normalise_paths
+from pipeline.ga4.paths import PostIndex, PostLike, PostsPort, classify_path, normalise_codes
 from pipeline.ga4.reader import SUMMABLE, Export, Period, read_export
 
 __all__ = [
@@ -316,8 +316,7 @@ def _to_posts(table: pd.DataFrame, index: PostIndex, config: Ga4Config
               ) -> tuple[pd.DataFrame, tuple[UnmatchedPath, ...], tuple[MergedPath, ...]]:
     """Sums per post id (rows for every listed post), the unmatched paths and the merges."""
     raw_codes, raw_uniques = pd.factorize(table["path"].to_numpy(dtype=object))
-    canon = normalise_paths(np.asarray(raw_uniques, dtype=object))
-    canon_codes, canon_uniques = pd.factorize(canon)
+    canon_codes, canon_uniques = normalise_codes(np.asarray(raw_uniques, dtype=object))
     n_canon = len(canon_uniques)
     per_raw = {c: np.bincount(raw_codes, weights=table[c].to_numpy(dtype=float),
                               minlength=len(raw_uniques)) for c in SUMMABLE}
