@@ -13,15 +13,18 @@ reason, nothing is imported, and the message is rejected (a
 :class:`~pipeline.errors.PermanentError`: the same file fails the same way
 again). With ``ATR_GA4_REFRESH_SEO=propose`` each post entering the refresh
 tier gets a ``seo_automation`` message (worker1), i.e. a proposal for the SEO
-team. One run at a time (a Redis lock): a second message waits (deferred).
-Rerunning a day replaces its snapshot, so a redelivery changes nothing.
+team. With ``ATR_GA4_PROPERTY_ID`` set, a run that finds the drop folder
+empty first pulls the last ``ATR_GA4_PULL_DAYS`` days from the Data API
+into it (:mod:`pipeline.ga4.pull`). One run at a time (a Redis lock): a
+second message waits (deferred). Rerunning a day replaces its snapshot, so a
+redelivery changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -70,6 +73,8 @@ def ga4_score(files: list[str] | None = None, dry_run: bool = False) -> None:
                     busy="another ga4_score run is scoring the drop folder",
                     busy_wait_ms=_BUSY_WAIT_MS):
         paths = _files(folder, files)
+        if not paths and files is None and settings.ga4_property_id:
+            paths = [_pull(settings)]
         if not paths:
             doclog.emit(doclog.EVENT_GA4_NO_INPUT, drop_dir=str(folder.path))
             logger.info("ga4_score: nothing to score in %s.", folder.path)
@@ -93,6 +98,20 @@ def ga4_score(files: list[str] | None = None, dry_run: bool = False) -> None:
     logger.info("ga4_score: %d post(s) scored from %d file(s) (%s)%s.", len(run.posts),
                 len(paths), ", ".join(f"{t} {n}" for t, n in run.tier_counts.items()),
                 " (dry run)" if dry_run else f"; snapshot {outcome.snapshot}")
+
+
+def _pull(settings: Settings) -> Path:
+    """Pull the last ATR_GA4_PULL_DAYS whole days from the Data API into the drop folder."""
+    from pipeline.ga4.pull import PullConfig, pull_report
+
+    assert settings.ga4_property_id and settings.ga4_credentials  # checked at load
+    end = datetime.now(settings.zone).date() - timedelta(days=1)
+    start = end - timedelta(days=settings.ga4_pull_days - 1)
+    path = pull_report(PullConfig(settings.ga4_property_id, settings.ga4_credentials,
+                                  settings.ga4_api_base), start, end, settings.ga4_drop_dir)
+    doclog.emit(doclog.EVENT_GA4_PULLED, file=str(path), property=settings.ga4_property_id,
+                period={"start": start.isoformat(), "end": end.isoformat()})
+    return path
 
 
 def _files(folder: DropFolder, files: Any) -> list[Path]:

@@ -393,6 +393,21 @@ class Settings:
         "ATR_GA4_KEEP_DAYS", parse.whole(1, 3650, "days"), default="400",
         help="days GA4 snapshots and monthly reports are kept before doclog_rotate deletes "
              "them (decay and the month-over-month report need the older ones)")
+    ga4_property_id: str | None = setting(
+        "ATR_GA4_PROPERTY_ID", parse.whole_text, help="GA4 property id (digits) to pull the "
+        "page report from with the Data API when the drop folder is empty; empty = no pull "
+        "(analysts drop exports)")
+    ga4_credentials: Path | None = setting(
+        "ATR_GA4_CREDENTIALS", parse.path,
+        help="service-account JSON key file with Viewer access to the property (required "
+             "with ATR_GA4_PROPERTY_ID)")
+    ga4_api_base: str = setting(
+        "ATR_GA4_API_BASE", parse.http_url, default="https://analyticsdata.googleapis.com",
+        help="GA4 Data API root")
+    ga4_pull_days: int = setting(
+        "ATR_GA4_PULL_DAYS", parse.whole(1, 365, "days"), default="28",
+        help="days a live pull covers, ending yesterday in ATR_TZ (28: four whole weeks, so "
+             "weekdays weigh the same in every period)")
     schedule_ga4_score: str | None = setting(
         "ATR_SCHEDULE_GA4_SCORE", parse.cron_or_off, default="0 7 * * *",
         help="when the scheduler enqueues ga4_score (scores what is in ATR_GA4_DROP_DIR): a "
@@ -664,6 +679,9 @@ def _ga4_checks(values: Mapping[str, Any]) -> Iterable[str]:
         yield "ATR_GA4_DECAY_SEVERE_REACH must be greater than 0"
     if values["ga4_decay_mild_drop"] <= 0:
         yield "ATR_GA4_DECAY_MILD_DROP must be greater than 0"
+    if values["ga4_property_id"] and not values["ga4_credentials"]:
+        yield ("ATR_GA4_CREDENTIALS is required with ATR_GA4_PROPERTY_ID: the service-account "
+               "key the live pull authenticates with")
     bad = [p for p in values["ga4_page_paths"] or () if not (p.startswith("/")
                                                               and p.endswith("/"))]
     if bad:

@@ -162,3 +162,39 @@ def test_posts_entering_refresh_get_an_seo_proposal_message(
     client.close()
     assert sorted(m["kwargs"]["post_id"] for m in queued) == sorted(refresh)
     assert {m["actor_name"] for m in queued} == {"seo_automation"}
+
+
+def test_an_empty_drop_folder_is_filled_by_the_live_pull_when_configured(
+        redis_url: str, logs: Path, drop: Path, site: WordPressStandIn, tmp_path: Path) -> None:
+    from urllib.parse import unquote
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from devkit.fakes.ga4_server import PROPERTY_ID, Ga4DataFake
+
+    rows = [(f"/{unquote(p.slug)}/", {"screenPageViews": 1000 - 100 * k, "activeUsers": 400,
+                                      "userEngagementDuration": 24_000, "keyEvents": 2})
+            for k, p in enumerate(sample_posts())]
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    with Ga4DataFake(rows) as fake:
+        key_file = tmp_path / "sa.json"
+        key_file.write_text(json.dumps(fake.service_account_info(pem)), encoding="utf-8")
+        broker, worker = start(redis_url, logs, drop, site, ATR_GA4_PROPERTY_ID=PROPERTY_ID,
+                               ATR_GA4_CREDENTIALS=str(key_file), ATR_GA4_API_BASE=fake.url)
+        try:
+            send(broker, "ga4_score", {})
+            lines = wait_lines(logs, "ga4_score", ends_with("succeeded"), timeout=60)
+        finally:
+            worker.stop()
+            broker.close()
+    assert [ln["event"] for ln in lines] == ["started", "ga4.pulled", "ga4.scored",
+                                             "succeeded"]
+    pulled, scored = lines[1], lines[2]
+    assert pulled["property"] == PROPERTY_ID
+    assert scored["period"] == pulled["period"] and scored["posts"] == 8
+    assert scored["input_files"] == [pulled["file"]]
+    assert (drop / "done" / Path(pulled["file"]).name).is_file()
+    assert len(snapshot_rows(logs)) == 8
