@@ -145,8 +145,18 @@ def _cut_all(raw: np.ndarray) -> np.ndarray:
         return np.fromiter((_cut(x) for x in raw), dtype=object, count=len(raw))
     out = np.empty(len(quick), dtype=object)
     out[:] = quick
+    post_id = _POST_ID.search
     for k in [k for k, text in enumerate(quick) if len(text) < 2 or "://" in text]:
-        out[k] = _cut(raw[k])
+        text = raw[k].strip()
+        if "://" in text:
+            out[k] = _cut(text)
+            continue
+        # The path is "" or "/": a query right after it may be a /?p=<id> link.
+        query, fragment = text.find("?"), text.find("#")
+        if query >= 0 and (fragment < 0 or query < fragment):
+            match = post_id(text)
+            if match is not None:
+                out[k] = f"/?p={int(match[1])}"
     return out
 
 
