@@ -168,8 +168,7 @@ def read_export(path: Path, *, period: Period | None = None) -> Export:
     if text.lstrip()[:1] in ("{", "["):
         return _read_runreport(path, text, period)
     # The bytes of a UTF-8 file are handed to pandas as they are (no re-encoding).
-    utf8 = data.removeprefix(b"\xef\xbb\xbf") if codec == "utf-8" else None
-    return _read_csv(path, text, period, utf8)
+    return _read_csv(path, text, period, data if codec == "utf-8" else None)
 
 
 # -- CSV -------------------------------------------------------------------------------
@@ -247,10 +246,14 @@ def _parse_day(value: str) -> date | None:
 
 
 def _read_csv(path: Path, text: str, period: Period | None, utf8: bytes | None) -> Export:
-    """The page table of a CSV download; ``utf8`` is the file's bytes if it is UTF-8."""
+    """The page table of a CSV download; ``utf8`` is the file's bytes if it is UTF-8.
+
+    Only the chosen table's offset and length are kept while looking, so a
+    big table is not held twice (as text and as the bytes pandas reads).
+    """
     header = _Header()
     seen: list[str] = []
-    chosen: tuple[int, int, str, list[str], _Header] | None = None
+    chosen: tuple[int, int, int, list[str], _Header] | None = None
     chosen_rank = (0, 0)
     notes: list[str] = []
     for line, offset, piece in _pieces(text):
@@ -276,7 +279,8 @@ def _read_csv(path: Path, text: str, period: Period | None, utf8: bytes | None) 
         if chosen is None or rank > chosen_rank:
             if chosen is not None:
                 notes.append(f"the page table at line {chosen[0]} was ignored (a chart)")
-            chosen, chosen_rank = (line, offset, piece, names, _Header(**vars(header))), rank
+            chosen = (line, offset, len(piece), names, _Header(**vars(header)))
+            chosen_rank = rank
         else:
             notes.append(f"the page table at line {line} was ignored (a chart)")
     if chosen is None:
@@ -284,13 +288,14 @@ def _read_csv(path: Path, text: str, period: Period | None, utf8: bytes | None) 
         raise NotAPageReportError(
             f"{path}: not a GA4 page report: no {_PAGE_LABEL} column (it has {tables}); "
             f"nothing imported; {_HOW_TO_EXPORT}")
-    line, offset, piece, names, at = chosen
+    line, offset, length, names, at = chosen
     if utf8 is None:
-        payload = piece.encode("utf-8")
+        payload = text[offset:offset + length].encode("utf-8")
     else:
         # The piece's bytes, found by encoding only what is around it (usually a few lines).
         first_byte = len(text[:offset].encode("utf-8"))
-        payload = utf8[first_byte:len(utf8) - len(text[offset + len(piece):].encode("utf-8"))]
+        first_byte += 3 if utf8.startswith(b"\xef\xbb\xbf") else 0
+        payload = utf8[first_byte:len(utf8) - len(text[offset + length:].encode("utf-8"))]
     table, available, totals = _table_from_csv(path, line, payload, names)
     own = Period(at.start, at.end) if at.start and at.end else None
     language = "ko" if any(_is_korean(n) for n in names) else "en"
