@@ -3,6 +3,7 @@
     atr ga4 score FILE... [--json] [--dry-run]
     atr ga4 show POST_ID [--day YYYY-MM-DD] [--json]
     atr ga4 report --month YYYY-MM
+    atr ga4 pull [--end YYYY-MM-DD] [--days N]
 
 ``score`` does what the ``ga4_score`` job does with the drop folder, for
 files named here (they are not moved): it lists the posts through the bridge
@@ -11,10 +12,13 @@ files named here (they are not moved): it lists the posts through the bridge
 nothing). ``show`` says why a post has its tier in the newest snapshot (or
 that of ``--day``): components, contributions, the rule that fired and the
 previous tier. ``report`` writes the self-contained HTML report of a month
-under ``<ATR_DOCLOG_ROOT>/ga4_reports/`` and prints its path.
+under ``<ATR_DOCLOG_ROOT>/ga4_reports/`` and prints its path. ``pull``
+fetches the page report from the GA4 Data API (``ATR_GA4_PROPERTY_ID``) into
+the drop folder, where the next ``ga4_score`` run scores it.
 
-Exit codes: 0 done, 1 a file was refused or the post is not in the snapshot,
-2 bad usage or settings. pandas and matplotlib load only inside a command.
+Exit codes: 0 done, 1 a file was refused, the post is not in the snapshot or
+the Data API is busy (429/5xx: try later), 2 bad usage or settings (or the
+Data API refused the credentials or the property). pandas and matplotlib load only inside a command.
 """
 
 from __future__ import annotations
@@ -61,6 +65,12 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--month", required=True, metavar="YYYY-MM",
                    help="the month whose newest snapshot is reported, e.g. 2025-01")
     p.set_defaults(handler=_cmd_report)
+    p = sub.add_parser("pull", help="fetch the page report from the GA4 Data API into the "
+                                    "drop folder")
+    p.add_argument("--end", type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
+                   help="last day of the period (default: yesterday in ATR_TZ)")
+    p.add_argument("--days", type=int, help="days of the period (default: ATR_GA4_PULL_DAYS)")
+    p.set_defaults(handler=_cmd_pull)
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
@@ -170,4 +180,27 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     settings: Settings = load_settings()
     print(report(settings.doclog_root, args.month, settings.ga4_config))
+    return EXIT_OK
+
+
+def _cmd_pull(args: argparse.Namespace) -> int:
+    from pipeline.ga4.pull import Ga4PullUnavailable, PullConfig, pull_report
+
+    settings = load_settings()
+    if not settings.ga4_property_id or not settings.ga4_credentials:
+        raise AtrError("the live pull is off: set ATR_GA4_PROPERTY_ID and ATR_GA4_CREDENTIALS "
+                       "(or drop a downloaded export into ATR_GA4_DROP_DIR)")
+    days = args.days or settings.ga4_pull_days
+    if not 1 <= days <= 365:
+        raise AtrError(f"--days must be from 1 to 365, got {days}")
+    end = args.end or dt.datetime.now(settings.zone).date() - dt.timedelta(days=1)
+    start = end - dt.timedelta(days=days - 1)
+    config = PullConfig(settings.ga4_property_id, settings.ga4_credentials,
+                        settings.ga4_api_base)
+    try:
+        path = pull_report(config, start, end, settings.ga4_drop_dir)
+    except Ga4PullUnavailable as exc:
+        print(f"atr ga4 pull: {exc}", file=sys.stderr)
+        return EXIT_PROBLEM
+    print(path)
     return EXIT_OK

@@ -123,3 +123,31 @@ def test_report_of_a_month_without_snapshot_is_one_line(env: dict[str, str],
     assert result.returncode == 2
     assert "no GA4 snapshot of a period ending in 2020-01" in assert_one_clear_line(
         result.stderr)
+
+
+def test_pull_fetches_the_period_into_the_drop_folder(env: dict[str, str],
+                                                      tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from devkit.fakes.ga4_server import PROPERTY_ID, Ga4DataFake
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    off = run_atr("ga4", "pull", env=env, cwd=tmp_path)
+    assert off.returncode == 2 and "the live pull is off" in assert_one_clear_line(off.stderr)
+    with Ga4DataFake([("/a/", {"screenPageViews": 10})]) as fake:
+        key_file = tmp_path / "sa.json"
+        key_file.write_text(json.dumps(fake.service_account_info(pem)), encoding="utf-8")
+        pull_env = {**env, "ATR_GA4_PROPERTY_ID": PROPERTY_ID,
+                    "ATR_GA4_CREDENTIALS": str(key_file), "ATR_GA4_API_BASE": fake.url,
+                    "ATR_GA4_DROP_DIR": str(tmp_path / "drop")}
+        result = run_atr("ga4", "pull", "--end", "2026-11-30", "--days", "30", env=pull_env,
+                         cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == str(tmp_path / "drop" / "runreport_20261101-20261130.json")
+        fake.fail_next(429)
+        busy = run_atr("ga4", "pull", env=pull_env, cwd=tmp_path)
+    assert busy.returncode == 1
+    assert "RESOURCE_EXHAUSTED" in busy.stderr or "Exhausted property tokens" in busy.stderr
