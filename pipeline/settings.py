@@ -63,6 +63,10 @@ T = TypeVar("T")
 V_co = TypeVar("V_co", covariant=True)
 
 _PREFIX: Final = "ATR_"
+#: Variables of earlier versions -> their names now (the meaning did not change).
+_RENAMED: Final = {"ATR_GA4_EXPORT_DIR": "ATR_GA4_DROP_DIR",
+                   "ATR_GA4_WEIGHT_VIEWS": "ATR_GA4_WEIGHT_REACH",
+                   "ATR_GA4_WEIGHT_CONVERSIONS": "ATR_GA4_WEIGHT_KEY_EVENTS"}
 #: Where a per-group variable's name takes the group (upper case), as in ``ATR_{GROUP}_THREADS``.
 _GROUP: Final = "{GROUP}"
 _DECLARATION: Final = "atr.setting"
@@ -636,6 +640,8 @@ def _unknown_variables(environ: Mapping[str, str],
             continue
         close = difflib.get_close_matches(name, sorted(known), n=1)
         hint = f"did you mean {close[0]}?" if close else "remove it or check the spelling"
+        if name in _RENAMED:
+            hint = f"it was renamed {_RENAMED[name]}"
         problems.append(f"{name} is not a setting of atr-workers; {hint}")
     return problems
 

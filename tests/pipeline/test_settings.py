@@ -183,6 +183,15 @@ def test_ga4_weights_are_checked_and_name_the_variable() -> None:
         {**MINIMAL, "ATR_GA4_PAGE_PATHS": "about"})
 
 
+def test_renamed_ga4_variables_say_their_new_name() -> None:
+    message = settings_error({**MINIMAL, "ATR_GA4_WEIGHT_VIEWS": "0.4",
+                              "ATR_GA4_EXPORT_DIR": "data/ga4"})
+    assert "ATR_GA4_WEIGHT_VIEWS is not a setting of atr-workers; it was renamed " \
+        "ATR_GA4_WEIGHT_REACH" in message
+    assert "ATR_GA4_EXPORT_DIR is not a setting of atr-workers; it was renamed " \
+        "ATR_GA4_DROP_DIR" in message
+
+
 def test_ga4_settings_build_the_scoring_config_with_its_defaults() -> None:
     from pipeline.ga4 import Ga4Config
 
