@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any, Final
 import dramatiq
 
 from actors.base import job
-from actors.shared import broker_redis, check_flag, redis_lock
-from brokers.boot import current_settings
-from pipeline import doclog
+from actors.shared import check_flag, redis_lock
+from middleware.runtime import current
+from pipeline import doclog, keys, names
 from pipeline.errors import PayloadError
 from pipeline.names import QUEUE_GA4, QUEUE_SEO
 from pipeline.settings import Settings
@@ -48,14 +48,11 @@ logger = logging.getLogger(__name__)
 
 #: Scoring a big export with pandas takes a while; a bridge outage is worth a few retries.
 GA4_OPTIONS: Final[dict[str, Any]] = {"max_retries": 3, "time_limit": 30 * 60_000}
-_LOCK_KEY: Final = "atr:ga4:lock:drop"
 _LOCK_TTL_MS: Final = 30 * 60_000
 _BUSY_WAIT_MS: Final = 30_000
-#: worker1's SEO actor, enqueued by name: worker2 does not declare it.
-_SEO_ACTOR: Final = "seo_automation"
 
 
-@job(queue=QUEUE_GA4, **GA4_OPTIONS)
+@job(queue=QUEUE_GA4, name=names.ACTOR_GA4_SCORE, **GA4_OPTIONS)
 def ga4_score(files: list[str] | None = None, dry_run: bool = False) -> None:
     """Score the drop folder's GA4 exports (or the named ones) and write today's snapshot.
 
@@ -67,9 +64,10 @@ def ga4_score(files: list[str] | None = None, dry_run: bool = False) -> None:
     from pipeline.wordpress.posts import list_posts
 
     dry_run = check_flag("dry_run", dry_run)
-    settings = current_settings()
+    runtime = current()
+    settings = runtime.settings
     folder = DropFolder(settings.ga4_drop_dir)
-    with redis_lock(broker_redis(), _LOCK_KEY, _LOCK_TTL_MS,
+    with redis_lock(runtime.redis, keys.GA4_DROP_LOCK, _LOCK_TTL_MS,
                     busy="another ga4_score run is scoring the drop folder",
                     busy_wait_ms=_BUSY_WAIT_MS):
         paths = _files(folder, files)
@@ -134,7 +132,9 @@ def _propose_refreshes(settings: Settings, posts: Sequence[ScoredPost]) -> list[
     broker = dramatiq.get_broker()
     sent = []
     for post in posts:
-        broker.enqueue(dramatiq.Message(queue_name=QUEUE_SEO, actor_name=_SEO_ACTOR, args=(),
+        # worker1's actor, enqueued by name: worker2 does not declare it.
+        broker.enqueue(dramatiq.Message(queue_name=QUEUE_SEO,
+                                        actor_name=names.ACTOR_SEO_AUTOMATION, args=(),
                                         kwargs={"post_id": post.post_id}, options={}))
         sent.append(post.post_id)
     logger.info("ga4_score: seo_automation enqueued for %d post(s) entering refresh: %s.",

@@ -30,6 +30,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from ops.common import Exit
 from ops.console import render_table
 from pipeline.errors import AtrError
 from pipeline.settings import Settings, load_settings
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = ["add_parsers", "render_snapshot"]
 
-EXIT_OK: Final = 0
-EXIT_PROBLEM: Final = 1
 _TOP: Final = 20
 
 
@@ -87,7 +86,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
                                  settings.doclog_root, today, config, dry_run=args.dry_run)
         except RefusedFilesError as exc:
             print(f"atr ga4 score: {exc}", file=sys.stderr)
-            return EXIT_PROBLEM
+            return Exit.PROBLEM
     run = outcome.run
     if args.json:
         print(json.dumps({**run.summary(), "dry_run": args.dry_run,
@@ -96,13 +95,13 @@ def _cmd_score(args: argparse.Namespace) -> int:
                           "unmatched": [{"path": u.path, "reason": u.reason, "views": u.views}
                                         for u in run.unmatched]},
                          ensure_ascii=False, indent=2))
-        return EXIT_OK
+        return Exit.OK
     print(_render_run(run))
     if outcome.snapshot is not None:
         print(f"snapshot: {outcome.snapshot}")
     else:
         print("dry run: nothing written")
-    return EXIT_OK
+    return Exit.OK
 
 
 def _render_run(run: ScoreRun) -> str:
@@ -164,7 +163,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
         print(f"atr ga4 show: post {args.post_id} is not in the snapshot {path} (not "
               "published then, or its paths matched no post; see ga4_scores/paths/)",
               file=sys.stderr)
-        return EXIT_PROBLEM
+        return Exit.PROBLEM
     lines = explain(post, settings.ga4_config)
     if args.json:
         print(json.dumps({"snapshot": str(path), **_row_json(post), "explanation": lines},
@@ -172,7 +171,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     else:
         print(f"snapshot {path}")
         print("\n".join(lines))
-    return EXIT_OK
+    return Exit.OK
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -180,7 +179,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     settings: Settings = load_settings()
     print(report(settings.doclog_root, args.month, settings.ga4_config))
-    return EXIT_OK
+    return Exit.OK
 
 
 def _cmd_pull(args: argparse.Namespace) -> int:
@@ -201,6 +200,6 @@ def _cmd_pull(args: argparse.Namespace) -> int:
         path = pull_report(config, start, end, settings.ga4_drop_dir)
     except Ga4PullUnavailable as exc:
         print(f"atr ga4 pull: {exc}", file=sys.stderr)
-        return EXIT_PROBLEM
+        return Exit.PROBLEM
     print(path)
-    return EXIT_OK
+    return Exit.OK

@@ -14,6 +14,7 @@ from typing import Any
 
 from croniter import croniter
 
+from pipeline import names
 from pipeline.settings import Settings
 
 __all__ = ["ScheduledJob", "next_tick", "scheduled_jobs"]
@@ -35,12 +36,13 @@ def scheduled_jobs(settings: Settings) -> tuple[ScheduledJob, ...]:
     jobs = []
     if settings.schedule_doclog_rotate:
         # Each group's host keeps its own doclog, so each rotates its own.
-        for actor in ("doclog_rotate", "doclog_rotate_worker1"):
+        for actor in (names.ACTOR_DOCLOG_ROTATE, names.ACTOR_DOCLOG_ROTATE_WORKER1):
             jobs.append(ScheduledJob(actor, actor, settings.schedule_doclog_rotate,
                                      "ATR_SCHEDULE_DOCLOG_ROTATE"))
     if settings.schedule_ga4_score:
         # No payload: the job scores whatever analysts dropped into ATR_GA4_DROP_DIR.
-        jobs.append(ScheduledJob("ga4_score", "ga4_score", settings.schedule_ga4_score,
+        jobs.append(ScheduledJob(names.ACTOR_GA4_SCORE, names.ACTOR_GA4_SCORE,
+                                 settings.schedule_ga4_score,
                                  "ATR_SCHEDULE_GA4_SCORE"))
     return tuple(jobs)
 
