@@ -71,7 +71,8 @@ def ga4_score(files: list[str] | None = None, dry_run: bool = False) -> None:
                     busy="another ga4_score run is scoring the drop folder",
                     busy_wait_ms=_BUSY_WAIT_MS):
         paths = _files(folder, files)
-        if not paths and files is None and settings.ga4_property_id:
+        # A dry run writes nothing, so it does not pull into the drop folder either.
+        if not paths and files is None and settings.ga4_property_id and not dry_run:
             paths = [_pull(settings)]
         if not paths:
             doclog.emit(doclog.EVENT_GA4_NO_INPUT, drop_dir=str(folder.path))
