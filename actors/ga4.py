@@ -52,7 +52,7 @@ _LOCK_TTL_MS: Final = 30 * 60_000
 _BUSY_WAIT_MS: Final = 30_000
 
 
-@job(queue=QUEUE_GA4, name=names.ACTOR_GA4_SCORE, **GA4_OPTIONS)
+@job(queue=QUEUE_GA4, name=names.ACTOR_GA4_SCORE, uses=("wordpress",), **GA4_OPTIONS)
 def ga4_score(files: list[str] | None = None, dry_run: bool = False) -> None:
     """Score the drop folder's GA4 exports (or the named ones) and write today's snapshot.
 
