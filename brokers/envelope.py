@@ -127,7 +127,6 @@ def _kind(value: object, present: bool) -> str:
 def shown(value: object, limit: int = _SHOWN_CHARS) -> str:
     """``value`` for a log line or record: control, bidi and non-ASCII escaped, bounded."""
     text = value if isinstance(value, str) else repr(value)
-    cut = text[:limit]
-    escaped = cut.encode("ascii", "backslashreplace").decode("ascii")
+    escaped = text[:limit].encode("ascii", "backslashreplace").decode("ascii")
     escaped = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in escaped)
-    return escaped + ("…" if len(text) > limit else "")
+    return escaped[:limit] + ("…" if len(text) > limit or len(escaped) > limit else "")
