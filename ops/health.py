@@ -44,6 +44,7 @@ import redis
 from middleware.doclog import write_errors_key
 from middleware.heartbeat import heartbeat_pattern
 from ops.console import render_table
+from pipeline import quarantine
 from pipeline.groups import GROUPS, WorkerGroup
 from pipeline.health import (
     DoclogSnapshot,
@@ -178,7 +179,22 @@ def collect(client: redis.Redis, settings: Settings, groups: Sequence[WorkerGrou
             expected=settings.configured_group(group).processes, doclog_errors=snapshot.count,
             doclog_grew_at=snapshot.grew_at))
     writes.execute()
-    return Observations(now, tuple(queue_obs), tuple(group_obs), schedulers)
+    return Observations(now, tuple(queue_obs), tuple(group_obs), schedulers,
+                        moved_aside=quarantine.count(client),
+                        unconsumed=_unconsumed(client))
+
+
+def _unconsumed(client: redis.Redis) -> tuple[tuple[str, int], ...]:
+    """Queues with messages waiting that no group of the table consumes."""
+    known = {name for g in GROUPS.values() for q in g.queue_names for name in (q, f"{q}.DQ")}
+    found: dict[str, int] = {}
+    for key in client.scan_iter(match=f"{_NAMESPACE}:*", count=_SCAN_COUNT, _type="list"):
+        name = str(key).removeprefix(f"{_NAMESPACE}:")
+        if name.startswith("__") or name in known:
+            continue
+        queue = name.removesuffix(".DQ")
+        found[queue] = found.get(queue, 0) + int(client.llen(key))
+    return tuple(sorted((q, n) for q, n in found.items() if n > 0))
 
 
 def _count(client: redis.Redis, pattern: str) -> int:
@@ -240,6 +256,8 @@ def report_dict(observations: Observations, report: Report) -> dict[str, Any]:
                             "doclog_errors_grew_at": g.doclog_grew_at}
                    for g in observations.groups},
         "scheduler": {"alive": observations.schedulers},
+        "moved_aside": observations.moved_aside,
+        "unconsumed": dict(observations.unconsumed),
     }
 
 
@@ -266,7 +284,9 @@ def render(observations: Observations, report: Report) -> str:
                       "STATUS"], queue_rows), "",
         render_table(["GROUP", "LIVE/EXPECTED", "DOCLOG ERRORS", "STATUS"], group_rows), "",
         f"scheduler: {observations.schedulers} alive  {status[('scheduler', 'scheduler')]}",
+        f"moved aside: {observations.moved_aside}  {status[('moved_aside', 'moved_aside')]}",
     ]
+    lines.extend(f"unconsumed queue {q}: {n} waiting  WARN" for q, n in observations.unconsumed)
     if report.problems:
         lines.append("")
         lines.extend(f"{c.status.name:<4}  {_label(c.kind, c.subject)}: {c.reason}"

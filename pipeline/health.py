@@ -45,6 +45,12 @@ Per group:
 Overall:
 
 - **scheduler**: no live ``atr scheduler`` is WARN: periodic jobs will not run.
+- **moved_aside**: any message in the moved-aside store (bodies a worker
+  refused as malformed, ``atr quarantine list``) is WARN: a producer is
+  sending something that never runs.
+- **unconsumed**: messages waiting on a queue that no group of the table
+  consumes (``default``, a typo) are WARN, one check per such queue: they
+  would wait forever.
 """
 
 from __future__ import annotations
@@ -142,6 +148,10 @@ class Observations:
     queues: tuple[QueueObservation, ...]
     groups: tuple[GroupObservation, ...]
     schedulers: int
+    #: Messages in the moved-aside store.
+    moved_aside: int = 0
+    #: (queue, waiting) of each queue no group consumes that has messages waiting.
+    unconsumed: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -231,6 +241,8 @@ def evaluate(observations: Observations, thresholds: Thresholds) -> Report:
         checks.append(_workers(group))
         checks.append(_doclog(group, observations.now))
     checks.append(_scheduler(observations.schedulers))
+    checks.append(_moved_aside(observations.moved_aside))
+    checks.extend(_unconsumed(queue, waiting) for queue, waiting in observations.unconsumed)
     return Report(tuple(checks))
 
 
@@ -316,6 +328,23 @@ def _scheduler(schedulers: int) -> Check:
     return Check("scheduler", "scheduler", Status.WARN, detail, (
         "no atr scheduler is running: periodic jobs (doclog_rotate) will not be enqueued; "
         "start it (atr scheduler, or its systemd service) on one or both hosts"))
+
+
+def _moved_aside(count: int) -> Check:
+    detail = f"{count} message(s) moved aside as malformed"
+    if count == 0:
+        return Check("moved_aside", "moved_aside", Status.OK, detail)
+    return Check("moved_aside", "moved_aside", Status.WARN, detail, (
+        f"{count} message(s) were not well-formed Dramatiq messages and never ran: see why "
+        "with atr quarantine list / show ID, fix the producer (docs/messages.md), then "
+        "atr quarantine replay ID or drop ID"))
+
+
+def _unconsumed(queue: str, waiting: int) -> Check:
+    return Check("unconsumed", queue, Status.WARN, f"{waiting} waiting, no group consumes it", (
+        f"{waiting} message(s) wait on queue {queue}, which no worker group consumes (see atr "
+        "workers): the producer used a wrong queue name; resend them to the actor's queue "
+        "(atr send) and delete dramatiq:" + queue))
 
 
 def _duration(seconds: float) -> str:
