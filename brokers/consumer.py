@@ -56,7 +56,7 @@ from typing import Any, Final
 import redis
 from dramatiq.broker import Consumer, MessageProxy
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.common import compute_backoff, current_millis, dq_name
+from dramatiq.common import current_millis, dq_name
 from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import Middleware
 
@@ -76,18 +76,19 @@ _MAX_FETCH: Final = 500
 _TAKE_WAIT_S: Final = 1.0
 #: After a Redis error the fetcher and keeper retry after this long, in seconds.
 _RETRY_S: Final = 1.0
+#: Longest an idle delay-queue consumer blocks for a wake-up, in seconds. Delayed
+#: messages sent through this broker wake it; a held message's eta shortens the wait.
+_DELAY_POLL_S: Final = 5.0
 #: Longest a body kept in the store may be when it was refused for its size, in bytes.
 _TRUNCATED_BYTES: Final = 4096
 
-# Same writes as dispatch.lua's "enqueue", plus the wake-up (none for delay queues,
-# whose consumers poll). No heartbeat: producers are not consumers.
+# Same writes as dispatch.lua's "enqueue", plus the wake-up. No heartbeat:
+# producers are not consumers.
 _ENQUEUE: Final = """
 redis.call('hset', KEYS[1], ARGV[1], ARGV[2])
 redis.call('rpush', KEYS[2], ARGV[1])
-if KEYS[3] then
-  redis.call('lpush', KEYS[3], '1')
-  redis.call('ltrim', KEYS[3], 0, tonumber(ARGV[3]) - 1)
-end
+redis.call('lpush', KEYS[3], '1')
+redis.call('ltrim', KEYS[3], 0, tonumber(ARGV[3]) - 1)
 return 1
 """
 # ARGV: namespace, broker id, now (ms), count, n queues, the n queue names, then
@@ -223,10 +224,9 @@ class AtrRedisBroker(RedisBroker):
 
     def do_enqueue(self, queue_name: str, message_id: str, data: bytes) -> None:
         """Dramatiq's enqueue writes plus a wake-up for idle consumers of the queue."""
-        script_keys = [keys.messages_key(queue_name), keys.queue_key(queue_name)]
-        if not queue_name.endswith(".DQ"):
-            script_keys.append(keys.wake_key(queue_name))
-        self._enqueue_script(keys=script_keys, args=[message_id, data, _WAKE_KEEP])
+        self._enqueue_script(keys=[keys.messages_key(queue_name), keys.queue_key(queue_name),
+                                   keys.wake_key(queue_name)],
+                             args=[message_id, data, _WAKE_KEEP])
 
     def fetch(self, queues: Sequence[str], count: int,
               held: Callable[[str, MessageProxy], None]) -> int:
@@ -449,26 +449,32 @@ class _DelayConsumer(Consumer):
         self.prefetch = prefetch
         self.timeout = timeout
         self.cache: deque[MessageProxy] = deque()
-        self.held: set[str] = set()
-        self.misses = 0
+        #: Redis id -> eta (epoch ms) of each message handed out and not yet acked.
+        self.held: dict[str, float] = {}
         self.closed = False
 
     def __next__(self) -> MessageProxy | None:
         if self.cache:
-            self.misses = 0
             return self.cache.popleft()
         try:
             room = self.prefetch - len(self.held)
             if room > 0 and self.broker.fetch([self.queue_name], room, self._hold):
                 return self.cache.popleft() if self.cache else None
+            # Nothing new: block until a delayed message is sent, or until the
+            # earliest held one is due (Dramatiq's ConsumerThread moves it then).
+            wait = _DELAY_POLL_S
+            if self.held:
+                wait = min(wait, min(self.held.values()) / 1000 - time.time())
+            if wait > 0.005:
+                self.broker.client.blpop([keys.wake_key(self.queue_name)], timeout=wait)
         except redis.ConnectionError as exc:
             raise _closed(exc) from None
-        self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
-        time.sleep(backoff_ms / 1000)
         return None
 
     def _hold(self, queue: str, message: MessageProxy) -> None:
-        self.held.add(message.options["redis_message_id"])
+        eta = message.options.get("eta")
+        self.held[message.options["redis_message_id"]] = float(eta) if eta is not None \
+            else 0.0
         self.cache.append(message)
 
     def ack(self, message: MessageProxy) -> None:
@@ -477,7 +483,7 @@ class _DelayConsumer(Consumer):
             self.broker.do_ack(self.queue_name, redis_id)
         except redis.ConnectionError as exc:
             raise _closed(exc) from None
-        self.held.discard(redis_id)
+        self.held.pop(redis_id, None)
 
     def nack(self, message: MessageProxy) -> None:
         redis_id = message.options["redis_message_id"]
@@ -485,13 +491,14 @@ class _DelayConsumer(Consumer):
             self.broker.do_nack(self.queue_name, redis_id)
         except redis.ConnectionError as exc:
             raise _closed(exc) from None
-        self.held.discard(redis_id)
+        self.held.pop(redis_id, None)
 
     def requeue(self, messages: Iterable[MessageProxy]) -> None:
         ids = [m.options["redis_message_id"] for m in messages]
         if ids:
             self.broker.do_requeue(self.queue_name, *ids)
-            self.held.difference_update(ids)
+            for redis_id in ids:
+                self.held.pop(redis_id, None)
 
     def close(self) -> None:
         if self.closed:
