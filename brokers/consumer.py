@@ -14,9 +14,9 @@ In a worker process:
 
 - one **fetcher** thread per process fetches for all of the group's queues
   with one Lua call (:data:`_FETCH`): for each message slot it tries the
-  queues in a weighted random order (Sidekiq's semantics: under load each
-  queue gets its weight's share; an empty queue is skipped, so its share
-  goes to the others) and hands the messages to the per-queue consumers
+  queues in a weighted order (smooth weighted round-robin; Sidekiq's semantics: under
+  load each queue gets its weight's share; an empty queue is skipped, so its
+  share goes to the others) and hands the messages to the per-queue consumers
   that Dramatiq's ``ConsumerThread`` reads. It holds at most ``prefetch``
   (Dramatiq's 2 x threads) messages for the whole process, refilling when
   half are done, so the worker threads' share follows the weights;
@@ -44,7 +44,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import socket
 import threading
 import time
@@ -91,35 +90,62 @@ redis.call('lpush', KEYS[3], '1')
 redis.call('ltrim', KEYS[3], 0, tonumber(ARGV[3]) - 1)
 return 1
 """
-# ARGV: namespace, broker id, now (ms), count, n queues, the n queue names, then
-# `count` orders: each a string of queue indexes (byte 48 = the first queue), the
-# weighted random order in which that slot tries the queues. Each id popped goes
-# into the process's ack set (as dispatch.lua's "fetch" does) and comes back with
-# its queue index and body (false when the hash has none).
+# ARGV: namespace, broker id, now (ms), count, n queues, the n queue names, their n
+# weights, their n credits. Smooth weighted round-robin (nginx's), done here because
+# only here is it known which queues are empty: every slot each queue present gets
+# its weight as credit, the one with the most credit is tried first and pays the
+# total weight present; an empty queue (at the start, or when it runs dry) is out
+# for the call with its credit reset (no share while idle, no burst when it fills
+# again), and the
+# credits present are kept summing to zero. Each id popped goes into the process's
+# ack set (as dispatch.lua's "fetch" does) and comes back with its queue index and
+# body (false when the hash has none); the credits come back last, as strings.
 _FETCH: Final = """
 local ns, id, count, nq = ARGV[1], ARGV[2], tonumber(ARGV[4]), tonumber(ARGV[5])
 redis.call('zadd', ns .. ':__heartbeats__', ARGV[3], id)
-local empty, left, out = {}, nq, {}
-for k = 1, count do
-  if left == 0 then break end
-  local order = ARGV[5 + nq + k]
-  for j = 1, #order do
-    local qi = string.byte(order, j) - 47
-    if not empty[qi] then
-      local q = ARGV[5 + qi]
-      local mid = redis.call('lpop', ns .. ':' .. q)
-      if mid then
-        redis.call('sadd', ns .. ':__acks__.' .. id .. '.' .. q, mid)
-        out[#out + 1] = qi
-        out[#out + 1] = mid
-        out[#out + 1] = redis.call('hget', ns .. ':' .. q .. '.msgs', mid)
-        break
-      end
-      empty[qi] = true
-      left = left - 1
-    end
+local w, c, empty, left, out = {}, {}, {}, nq, {}
+for i = 1, nq do
+  w[i] = tonumber(ARGV[5 + nq + i])
+  c[i] = tonumber(ARGV[5 + 2 * nq + i])
+  if redis.call('llen', ns .. ':' .. ARGV[5 + i]) == 0 then
+    empty[i] = true
+    c[i] = 0
+    left = left - 1
   end
 end
+for k = 1, count do
+  if left == 0 then break end
+  local present = 0
+  for i = 1, nq do
+    if not empty[i] then c[i] = c[i] + w[i]; present = present + w[i] end
+  end
+  while left > 0 do
+    local best = nil
+    for i = 1, nq do
+      if not empty[i] and (best == nil or c[i] > c[best]) then best = i end
+    end
+    local q = ARGV[5 + best]
+    local mid = redis.call('lpop', ns .. ':' .. q)
+    if mid then
+      redis.call('sadd', ns .. ':__acks__.' .. id .. '.' .. q, mid)
+      out[#out + 1] = best
+      out[#out + 1] = mid
+      out[#out + 1] = redis.call('hget', ns .. ':' .. q .. '.msgs', mid)
+      c[best] = c[best] - present
+      break
+    end
+    empty[best] = true
+    present = present - w[best]
+    c[best] = 0
+    left = left - 1
+  end
+  if left > 0 then
+    local sum = 0
+    for i = 1, nq do if not empty[i] then sum = sum + c[i] end end
+    for i = 1, nq do if not empty[i] then c[i] = c[i] - sum / left end end
+  end
+end
+for i = 1, nq do out[#out + 1] = tostring(empty[i] and 0 or c[i]) end
 return out
 """
 # ARGV: namespace, now (ms), heartbeat timeout (ms), dead-letter ttl (ms), n known
@@ -206,6 +232,8 @@ class AtrRedisBroker(RedisBroker):
         self._lock = threading.Lock()
         self._fetcher: _Fetcher | None = None
         self._keeper: _Keeper | None = None
+        #: Queues fetched together -> their round-robin credits, kept between fetches.
+        self._credits: dict[tuple[str, ...], list[str]] = {}
         self._open = 0
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Consumer:
@@ -236,10 +264,13 @@ class AtrRedisBroker(RedisBroker):
         passed on. Returns how many ids were popped (passed on or moved aside).
         """
         count = min(count, _MAX_FETCH)
+        key = tuple(queues)
+        credits = self._credits.get(key) or ["0"] * len(queues)
         weights = [max(1, self.weights.get(q, 1)) for q in queues]
-        orders = [_weighted_order(weights) for _ in range(count)]
         reply = self._fetch_script(args=[self.namespace, self.broker_id, current_millis(),
-                                         count, len(queues), *queues, *orders])
+                                         count, len(queues), *queues, *weights, *credits])
+        self._credits[key] = [_text(c) for c in reply[len(reply) - len(queues):]]
+        reply = reply[:len(reply) - len(queues)]
         for i in range(0, len(reply), 3):
             queue = queues[int(reply[i]) - 1]
             redis_id = _text(reply[i + 1])
@@ -613,17 +644,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _weighted_order(weights: Sequence[int]) -> str:
-    """A random order of the queue indexes where a queue comes first with weight/total odds.
-
-    Efraimidis-Spirakis sampling without replacement: each index gets the key
-    ``u ** (1/w)`` and the keys are sorted, largest first.
-    """
-    keyed = sorted(range(len(weights)), key=lambda i: random.random() ** (1 / weights[i]),
-                   reverse=True)
-    return "".join(chr(48 + i) for i in keyed)
 
 
 def _text(value: bytes | str) -> str:

@@ -117,3 +117,23 @@ def test_a_live_busy_process_message_is_never_redelivered(
         assert "Requeued" not in group.log_text()
         assert group.stop() == 0
     broker.close()
+
+
+def test_a_silent_process_of_another_host_is_swept_after_the_heartbeat_timeout(
+        worker_env: dict[str, str], redis_client: redis.Redis, tmp_path: Path) -> None:
+    # What a host that died leaves behind: its last heartbeat, and a message in
+    # its unacknowledged set (nothing in atr:consumers says it ran here).
+    from tests.envelope_corpus import good_body
+
+    rid, body = good_body(QUEUE, "remote")
+    last_beat_ms = int(redis_client.time()[0]) * 1000 - 60_000
+    redis_client.zadd(keys.HEARTBEATS, {"dead-remote": last_beat_ms})
+    redis_client.hset(keys.messages_key(QUEUE), rid, body)
+    redis_client.sadd(keys.acks_key("dead-remote", QUEUE), rid)
+    env = {**worker_env, **FAST, "ATR_WORKER2_PROCESSES": "1", "ATR_WORKER2_THREADS": "1"}
+    with GroupProcess("worker2", env, tmp_path / "w2.log", cwd=tmp_path) as group:
+        assert wait_replies(redis_client, ["remote"], timeout=60), group.log_text()
+        assert group.stop() == 0
+    assert "Requeued 1 message(s) held by dead worker processes." in group.log_text()
+    assert redis_client.zscore(keys.HEARTBEATS, "dead-remote") is None
+    assert not redis_client.exists(keys.acks_key("dead-remote", QUEUE))
