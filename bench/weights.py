@@ -45,12 +45,15 @@ def _counts(client: redis.Redis, keys: Mapping[str, str]) -> dict[str, int]:
 
 
 def _windows(client: redis.Redis, groups: Mapping[str, Mapping[str, str]], skip: int,
-             window: int, timeout: float = 600) -> dict[str, dict[str, int]]:
+             window: int, alive: Callable[[], bool] = lambda: True,
+             timeout: float = 600) -> dict[str, dict[str, int]]:
     """Per group, per queue: processed from ``skip`` to ``skip + window`` done, sampled together."""
     deadline = time.monotonic() + timeout
     starts: dict[str, dict[str, int]] = {}
     done: dict[str, dict[str, int]] = {}
     while len(done) < len(groups) and time.monotonic() < deadline:
+        if not alive():
+            raise SystemExit("error: a worker group exited during the run (see its log)")
         for name, keys in groups.items():
             if name in done:
                 continue
@@ -126,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 replies = {g.name: {q: reply_key(f"w-{q}") for q in g.queue_names}
                            for g in GROUPS.values()}
-                done_of = _windows(client, replies, args.skip, args.window)
+                done_of = _windows(client, replies, args.skip, args.window,
+                                   lambda procs=procs: all(p.poll() is None for p in procs))
                 for group in GROUPS.values():
                     idle = [idle_of[group.name]] if use_idle and group.name in idle_of else []
                     done = done_of[group.name]
@@ -150,7 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         proc = bare_group(env, w1.queue_names, w1.processes, w1.threads, root / "bare.log")
         try:
             keys = {q: f"bench:bare:w-{q}" for q in w1.queue_names}
-            done = _windows(client, {"bare": keys}, args.skip, args.window)["bare"]
+            done = _windows(client, {"bare": keys}, args.skip, args.window,
+                            lambda: proc.poll() is None)["bare"]
             _print("bare Dramatiq on worker1's queues (reference: it has no weights)", done,
                    {q.name: q.weight for q in w1.queues}, [])
         finally:
