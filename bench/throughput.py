@@ -296,7 +296,10 @@ def _raw_push(client: redis.Redis, queue: str, actor: str,
                 "message_timestamp": now}))
             pipe.rpush(f"dramatiq:{queue}", rid)
             if n % 1000 == 999:
+                # What this project's producers add: a wake-up (a no-op for bare).
+                pipe.lpush(f"atr:wake:{queue}", "1")
                 pipe.execute()
+        pipe.lpush(f"atr:wake:{queue}", "1")
         pipe.execute()
 
 
