@@ -17,7 +17,7 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
-from brokers.consumer import AtrRedisBroker, MovedAside
+from brokers.consumer import AtrRedisBroker, ConsumerGate, MovedAside
 from middleware.deferral import DeferringRetries
 from middleware.doclog import Doclog
 from middleware.heartbeat import Heartbeat
@@ -111,6 +111,10 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
         metrics = metrics_middleware(settings, group, process_environ())
         if metrics is not None:
             middleware.append(metrics)
+    # First: Dramatiq runs after-hooks in reverse, so its after_worker_boot runs
+    # after every other boot hook; the fetcher starts only once the worker has
+    # booted (see ConsumerGate). It has no message hooks.
+    middleware.insert(0, ConsumerGate())
     client = redis.Redis.from_url(
         settings.redis_url,
         socket_connect_timeout=_CONNECT_TIMEOUT_S,

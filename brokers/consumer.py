@@ -63,7 +63,7 @@ from brokers import envelope
 from pipeline import broker_keys as keys
 from pipeline import quarantine
 
-__all__ = ["AtrRedisBroker", "MovedAside"]
+__all__ = ["AtrRedisBroker", "ConsumerGate", "MovedAside"]
 
 logger = logging.getLogger(__name__)
 
@@ -234,6 +234,9 @@ class AtrRedisBroker(RedisBroker):
         self._keeper: _Keeper | None = None
         #: Queues fetched together -> their round-robin credits, kept between fetches.
         self._credits: dict[tuple[str, ...], list[str]] = {}
+        #: Set while the fetcher may fetch; ConsumerGate closes it during a worker's boot.
+        self.gate = threading.Event()
+        self.gate.set()
         self._open = 0
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Consumer:
@@ -326,6 +329,27 @@ class AtrRedisBroker(RedisBroker):
                                  envelope.shown(redis_id))
 
 
+class ConsumerGate(Middleware):
+    """Hold the fetcher until the worker has booted: add it first to the broker's middleware.
+
+    The dramatiq CLI's master reads its worker processes' log pipes only once
+    every process has booted (or ``--worker-fork-timeout``, 30 s, passed). A
+    process that fetches while its own boot hooks still run and logs a line
+    per message fills its pipe and blocks on logging: with a backlog at a
+    restart the whole group stood still for 30 s. Dramatiq starts consumer
+    threads before the ``worker_boot`` hooks; this gate opens after the
+    last of them (after-hooks run in reverse order, hence first in the list).
+    """
+
+    def before_worker_boot(self, broker: Any, worker: Any) -> None:
+        if isinstance(broker, AtrRedisBroker):
+            broker.gate.clear()
+
+    def after_worker_boot(self, broker: Any, worker: Any) -> None:
+        if isinstance(broker, AtrRedisBroker):
+            broker.gate.set()
+
+
 class _Fetcher(threading.Thread):
     """Fetches for every queue consumer of the process and holds the per-queue hand-over."""
 
@@ -378,6 +402,8 @@ class _Fetcher(threading.Thread):
 
     def run(self) -> None:
         client = self.broker.client
+        while self.running and not self.broker.gate.wait(_TAKE_WAIT_S):
+            pass
         while self.running:
             with self.lock:
                 while self.running and (len(self.held) > self.refill_at or not self.ready):
