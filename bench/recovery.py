@@ -96,17 +96,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         env = _env(server.url, root)
         client = redis.Redis.from_url(server.url)
         broker = producer_broker(Settings.from_env({"REDIS_URL": server.url}))
-        survivor = None
-        if args.survivor:
-            survivor = GroupProcess("worker2", env, root / "survivor.log").start()
         print(f"worker2 (2 x 3) under the dramatiq CLI, canary of {args.job_ms} ms killed "
               f"after {args.kill_after_ms} ms, "
-              + ("a second group running" if survivor else
+              + ("a second group running" if args.survivor else
                  f"group restarted {args.restart_after:g} s after the kill"))
+        groups = [GroupProcess("worker2", env, root / f"g-{n}.log").start()
+                  for n in range(2 if args.survivor else 1)]
+        for n, group in enumerate(groups):
+            _boot(group, broker, client, f"boot-{n}")
         for trial in range(args.trials):
             token = f"trial-{trial}"
-            group = GroupProcess("worker2", env, root / f"g{trial}.log").start()
-            _boot(group, broker, client, f"boot-{trial}")
             message = send(broker, canary_name(_QUEUE), {"token": token,
                                                          "sleep_ms": args.job_ms})
             rid = message.options["redis_message_id"]
@@ -114,14 +113,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             time.sleep(args.kill_after_ms / 1000)  # mid-message
             os.kill(pid, signal.SIGKILL)
             killed_at = time.time()
-            while group.poll() is None:
+            # The dramatiq master of the killed process stops its group.
+            while all(g.poll() is None for g in groups):
                 time.sleep(0.05)
+            dead = next(i for i, g in enumerate(groups) if g.poll() is not None)
             restarted_at = killed_at
-            again = None
-            if survivor is None:
+            if not args.survivor:
                 time.sleep(max(0.0, killed_at + args.restart_after - time.time()))
                 restarted_at = time.time()
-                again = GroupProcess("worker2", env, root / f"g{trial}-again.log").start()
+                groups[dead] = GroupProcess("worker2", env,
+                                            root / f"g{trial}-again.log").start()
             reply = _wait_reply(client, token, 180)
             if reply is None:
                 lost += 1
@@ -133,14 +134,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 extra = _wait_reply(client, token, 1.0)
                 twice += extra is not None
                 print(f"trial {trial + 1:2d}: redelivered {since:5.1f} s after the "
-                      f"{'kill' if survivor else 'restart'} "
+                      f"{'kill' if args.survivor else 'restart'} "
                       f"({rerun_at - killed_at:5.1f} s after the kill)"
-                      + ("  RAN TWICE" if extra else ""))
-            if again is not None:
-                _boot(again, broker, client, f"again-{trial}")
-                again.stop()
-        if survivor is not None:
-            survivor.stop()
+                      + ("  RAN TWICE" if extra else ""), flush=True)
+            if args.survivor:  # systemd brings the killed group back for the next trial
+                groups[dead] = GroupProcess("worker2", env,
+                                            root / f"g{trial}-again.log").start()
+            _boot(groups[dead], broker, client, f"again-{trial}")
+        for group in groups:
+            group.stop()
         broker.close()
         client.close()
     if times:
