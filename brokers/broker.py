@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import partial
 from typing import Final
 
-import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import (
     AgeLimit,
@@ -24,8 +23,10 @@ from middleware.heartbeat import Heartbeat
 from middleware.imagemagick import ImageMagickPolicy
 from middleware.metrics import metrics_middleware
 from middleware.permanent import PermanentFailures
+from middleware.runtime import BindRuntime, Runtime
 from middleware.sentry import Sentry
 from middleware.systemd_notify import SystemdNotify
+from pipeline import redis_client
 from pipeline.doclog import DoclogWriter
 from pipeline.groups import WorkerGroup
 from pipeline.redact import Redactor
@@ -38,9 +39,6 @@ DEFAULT_MAX_RETRIES = 5
 #: Back-off between retries, in milliseconds: 15 s doubling up to 30 min.
 _MIN_BACKOFF_MS = 15_000
 _MAX_BACKOFF_MS = 30 * 60_000
-#: Redis socket timeouts, in seconds: an unreachable host fails fast instead of hanging.
-_CONNECT_TIMEOUT_S = 5.0
-_SOCKET_TIMEOUT_S = 30.0
 #: The doclog stream and event of a body moved aside by the envelope guard.
 ENVELOPE_STREAM: Final = "envelope"
 EVENT_MOVED_ASIDE: Final = "moved_aside"
@@ -115,14 +113,11 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
     # after every other boot hook; the fetcher starts only once the worker has
     # booted (see ConsumerGate). It has no message hooks.
     middleware.insert(0, ConsumerGate())
-    client = redis.Redis.from_url(
-        settings.redis_url,
-        socket_connect_timeout=_CONNECT_TIMEOUT_S,
-        socket_timeout=_SOCKET_TIMEOUT_S,
-        socket_keepalive=True,
-        health_check_interval=30,
-        client_name=f"atr-{group.name if group else 'producer'}",
-    )
+    client = redis_client.connect(settings.redis_url, "broker",
+                                  name=f"atr-{group.name if group else 'producer'}")
+    # What the actors read (middleware.runtime), bound per message so that each
+    # broker in a process hands its own settings and client to its messages.
+    middleware.append(BindRuntime(Runtime(settings, group, client)))
     # The project's consumer (brokers.consumer): weighted fetching across the
     # group's queues, blocking pickup, a heartbeat of its own and the recovery
     # sweep, and the envelope guard that moves malformed bodies aside.

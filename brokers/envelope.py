@@ -19,6 +19,8 @@ from typing import Any, Final
 
 from dramatiq import Message
 
+from pipeline.escape import shown
+
 __all__ = ["REASONS", "Refusal", "check", "shown"]
 
 #: Every reason a body can be refused for, and what it means.
@@ -41,7 +43,6 @@ _FIELDS: Final = frozenset({"queue_name", "actor_name", "args", "kwargs", "optio
 #: Options that Dramatiq's middleware do arithmetic with: whole numbers when present.
 _WHOLE_OPTIONS: Final = ("retries", "max_retries", "time_limit", "max_age", "min_backoff",
                          "max_backoff")
-_SHOWN_CHARS: Final = 120
 
 
 @dataclass(frozen=True)
@@ -122,11 +123,3 @@ def _is_number(value: object) -> bool:
 
 def _kind(value: object, present: bool) -> str:
     return f"{type(value).__name__} {shown(value)}" if present else "nothing"
-
-
-def shown(value: object, limit: int = _SHOWN_CHARS) -> str:
-    """``value`` for a log line or record: control, bidi and non-ASCII escaped, bounded."""
-    text = value if isinstance(value, str) else repr(value)
-    escaped = text[:limit].encode("ascii", "backslashreplace").decode("ascii")
-    escaped = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in escaped)
-    return escaped[:limit] + ("…" if len(text) > limit or len(escaped) > limit else "")

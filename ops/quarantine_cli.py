@@ -23,20 +23,20 @@ import argparse
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import redis
-
-from brokers.envelope import shown
+from ops.common import Exit, redis_down
 from ops.console import render_table
-from pipeline import quarantine
-from pipeline.settings import Settings, load_settings, redact_url
+from pipeline.escape import shown
+from pipeline.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    import redis
 
 __all__ = ["add_parsers"]
 
-EXIT_OK: Final = 0
-EXIT_MISSING: Final = 1
-EXIT_REDIS: Final = 3
+EXIT_OK: Final = Exit.OK
+EXIT_MISSING: Final = Exit.PROBLEM
 #: Reasons that do not depend on the body alone: a replay may succeed once the cause is fixed.
 _REPLAYABLE: Final = frozenset({"undefined_actor", "wrong_queue"})
 _SHOWN_BODY_CHARS: Final = 4000
@@ -67,10 +67,16 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _client(settings: Settings) -> redis.Redis:
-    return redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=30)
+    from pipeline import redis_client
+
+    return redis_client.connect(settings.redis_url, "cli")
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    import redis
+
+    from pipeline import quarantine
+
     settings = load_settings()
     try:
         with _client(settings) as client:
@@ -92,6 +98,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
+    import redis
+
+    from pipeline import quarantine
+
     settings = load_settings()
     try:
         with _client(settings) as client:
@@ -114,6 +124,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
+    import redis
+
+    from pipeline import quarantine
+
     settings = load_settings()
     try:
         with _client(settings) as client:
@@ -140,6 +154,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _cmd_drop(args: argparse.Namespace) -> int:
+    import redis
+
+    from pipeline import quarantine
+
     settings = load_settings()
     try:
         with _client(settings) as client:
@@ -162,8 +180,5 @@ def _missing(record_id: str) -> int:
     return EXIT_MISSING
 
 
-def _redis_down(settings: Settings, exc: redis.RedisError) -> int:
-    print(f"atr quarantine: Redis at {redact_url(settings.redis_url)} is unreachable ({exc}); "
-          "the moved-aside messages live there. Check REDIS_URL and that Redis runs.",
-          file=sys.stderr)
-    return EXIT_REDIS
+def _redis_down(settings: Settings, exc: BaseException) -> int:
+    return redis_down("atr quarantine", settings, exc, "the moved-aside messages")
