@@ -34,13 +34,14 @@ from pathlib import Path
 
 import redis
 
-from actors.canary import canary_name, reply_key
+from actors.canary import canary_name
 from bench.cli_common import bare_group, bench_env, stop, total_commands
 from brokers.boot import producer_broker
 from brokers.producer import send
 from devkit.redis_server import EmbeddedRedis
 from devkit.supervise import GroupProcess
 from pipeline.groups import get_group
+from pipeline.keys import ping_reply
 from pipeline.settings import Settings
 
 
@@ -116,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results["project"] = _measure(
                     "project", client,
                     lambda t: send(broker, canary_name(queue), {"token": t}) and None,
-                    reply_key, "handled_at", args)
+                    ping_reply, "handled_at", args)
             finally:
                 project.stop()
                 broker.close()

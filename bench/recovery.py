@@ -40,13 +40,14 @@ from typing import Final
 
 import redis
 
-from actors.canary import canary_name, reply_key
+from actors.canary import canary_name
 from brokers.boot import producer_broker
 from brokers.producer import send
 from devkit.recovery import wait_holder
 from devkit.redis_server import EmbeddedRedis
 from devkit.supervise import GroupProcess
 from pipeline import names
+from pipeline.keys import ping_reply
 from pipeline.settings import Settings
 
 _QUEUE: Final = names.QUEUE_MISC
@@ -64,7 +65,7 @@ def _wait_reply(client: redis.Redis, token: str, timeout: float) -> dict[str, ob
     # Short blocking pops: redis-py 8's default socket timeout is 5 s.
     deadline = time.monotonic() + timeout
     while True:
-        popped = client.blpop([reply_key(token)], timeout=min(1.0, timeout))
+        popped = client.blpop([ping_reply(token)], timeout=min(1.0, timeout))
         if popped:
             return dict(json.loads(popped[1]))
         if time.monotonic() >= deadline:

@@ -242,9 +242,10 @@ def _parser() -> argparse.ArgumentParser:
 def _cli_round(variant: str, url: str, group: WorkerGroup, queue: str, messages: int,
                processes: int, threads: int, timeout_s: float, root: Path) -> float | None:
     """Seconds for a CLI group to drain ``messages`` raw-pushed no-ops; None on timeout."""
-    from actors.canary import canary_name, reply_key
+    from actors.canary import canary_name
     from bench.cli_common import bare_group, bench_env, stop
     from devkit.supervise import GroupProcess
+    from pipeline.keys import ping_reply
 
     client = redis.Redis.from_url(url)
     client.flushall()
@@ -258,7 +259,7 @@ def _cli_round(variant: str, url: str, group: WorkerGroup, queue: str, messages:
         ready = f"bench:bare:{boot_token}"
     else:
         proc = GroupProcess(group.name, env, root / "project.log").start()
-        ready = reply_key(boot_token)
+        ready = ping_reply(boot_token)
     try:
         _raw_push(client, queue, actor, [{"token": boot_token}])
         if client.blpop([ready], timeout=4) is None:

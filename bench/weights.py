@@ -25,13 +25,14 @@ from pathlib import Path
 
 import redis
 
-from actors.canary import canary_name, reply_key
+from actors.canary import canary_name
 from bench.cli_common import bare_group, bench_env, stop
 from brokers.boot import producer_broker
 from brokers.producer import send
 from devkit.redis_server import EmbeddedRedis
 from devkit.supervise import GroupProcess
 from pipeline.groups import GROUPS
+from pipeline.keys import ping_reply
 from pipeline.settings import Settings
 
 _TOLERANCE = 0.10
@@ -127,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             procs = [GroupProcess(g.name, env, root / f"{g.name}-{round_name}.log").start()
                      for g in GROUPS.values()]
             try:
-                replies = {g.name: {q: reply_key(f"w-{q}") for q in g.queue_names}
+                replies = {g.name: {q: ping_reply(f"w-{q}") for q in g.queue_names}
                            for g in GROUPS.values()}
                 done_of = _windows(client, replies, args.skip, args.window,
                                    lambda procs=procs: all(p.poll() is None for p in procs))

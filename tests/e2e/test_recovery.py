@@ -14,13 +14,14 @@ from pathlib import Path
 
 import redis
 
-from actors.canary import canary_name, reply_key
+from actors.canary import canary_name
 from brokers.boot import producer_broker
 from brokers.producer import send
 from devkit.recovery import holder_pid, kill_holder, wait_holder
 from devkit.supervise import GroupProcess
 from pipeline import broker_keys as keys
 from pipeline import names
+from pipeline.keys import ping_reply
 from pipeline.settings import Settings
 from tests.helpers import wait_replies
 
@@ -29,7 +30,7 @@ FAST = {"ATR_BROKER_HEARTBEAT_TIMEOUT_S": "3", "ATR_RECOVERY_SWEEP_S": "0.5"}
 
 
 def replies(client: redis.Redis, token: str) -> list[dict[str, object]]:
-    return [json.loads(r) for r in client.lrange(reply_key(token), 0, -1)]
+    return [json.loads(r) for r in client.lrange(ping_reply(token), 0, -1)]
 
 
 def wait_exit(group: GroupProcess, timeout: float = 60) -> int:
@@ -105,7 +106,7 @@ def test_a_live_busy_process_message_is_never_redelivered(
         rid = message.options["redis_message_id"]
         holder = wait_holder(redis_client, QUEUE, rid)
         deadline = time.monotonic() + 60
-        while not redis_client.exists(reply_key("long")) and time.monotonic() < deadline:
+        while not redis_client.exists(ping_reply("long")) and time.monotonic() < deadline:
             # Never back in the queue, never held by another process.
             assert rid.encode() not in redis_client.lrange(keys.queue_key(QUEUE), 0, -1)
             assert holder_pid(redis_client, QUEUE, rid) in (holder, None)
