@@ -5,7 +5,7 @@ with back-off, heartbeats only as a side effect of its Lua calls, requeues a
 dead process's messages only in a random maintenance pass (0.1% of calls, on
 the calling queue only) after a 60 s timeout, and decodes bodies with
 ``Message.decode`` (a bad body crashes the consumer thread). :class:`AtrRedisBroker`
-keeps Dramatiq's Redis layout (``pipeline.broker_keys``) and its ``ack``,
+keeps Dramatiq's Redis layout (``pipeline.keys``) and its ``ack``,
 ``nack`` and ``requeue`` commands, and replaces the rest through the broker's
 public hooks (``consume``, ``do_enqueue``); see the README's "Consumer"
 section for each override and what breaks if Dramatiq changes.
@@ -60,8 +60,7 @@ from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import Middleware
 
 from brokers import envelope
-from pipeline import broker_keys as keys
-from pipeline import quarantine
+from pipeline import keys, quarantine
 
 __all__ = ["AtrRedisBroker", "ConsumerGate", "MovedAside"]
 
@@ -255,8 +254,8 @@ class AtrRedisBroker(RedisBroker):
 
     def do_enqueue(self, queue_name: str, message_id: str, data: bytes) -> None:
         """Dramatiq's enqueue writes plus a wake-up for idle consumers of the queue."""
-        self._enqueue_script(keys=[keys.messages_key(queue_name), keys.queue_key(queue_name),
-                                   keys.wake_key(queue_name)],
+        self._enqueue_script(keys=[keys.dramatiq_messages(queue_name),
+                                   keys.dramatiq_queue(queue_name), keys.wake(queue_name)],
                              args=[message_id, data, _WAKE_KEEP])
 
     def fetch(self, queues: Sequence[str], count: int,
@@ -416,7 +415,7 @@ class _Fetcher(threading.Thread):
                 if self.broker.fetch(queues, room, self._hand_over):
                     self._recovered()
                     continue
-                client.blpop([keys.wake_key(q) for q in queues], timeout=self.broker.poll_s)
+                client.blpop([keys.wake(q) for q in queues], timeout=self.broker.poll_s)
                 self._recovered()
             except redis.RedisError as exc:
                 self._failed(exc)
@@ -523,7 +522,7 @@ class _DelayConsumer(Consumer):
             if self.held:
                 wait = min(wait, min(self.held.values()) / 1000 - time.time())
             if wait > 0.005:
-                self.broker.client.blpop([keys.wake_key(self.queue_name)], timeout=wait)
+                self.broker.client.blpop([keys.wake(self.queue_name)], timeout=wait)
         except redis.ConnectionError as exc:
             raise _closed(exc) from None
         return None
@@ -585,7 +584,7 @@ class _Keeper(threading.Thread):
         try:
             with self.broker.client.pipeline(transaction=False) as pipe:
                 pipe.hdel(keys.CONSUMERS, self.broker.broker_id)
-                pipe.zrem(keys.HEARTBEATS, self.broker.broker_id)
+                pipe.zrem(keys.DRAMATIQ_HEARTBEATS, self.broker.broker_id)
                 pipe.execute()
         except redis.RedisError as exc:
             logger.warning("Could not remove this process's heartbeat: %s", exc)
@@ -618,7 +617,7 @@ class _Keeper(threading.Thread):
     def beat(self) -> None:
         broker = self.broker
         with broker.client.pipeline(transaction=False) as pipe:
-            pipe.zadd(keys.HEARTBEATS, {broker.broker_id: current_millis()})
+            pipe.zadd(keys.DRAMATIQ_HEARTBEATS, {broker.broker_id: current_millis()})
             pipe.hset(keys.CONSUMERS, broker.broker_id,
                       json.dumps({**self.place, "group": broker.group}))
             pipe.execute()

@@ -9,7 +9,7 @@ import time
 
 import redis
 
-from pipeline import broker_keys as keys
+from pipeline import keys
 
 __all__ = ["holder_pid", "kill_holder", "wait_holder"]
 
@@ -18,7 +18,7 @@ def holder_pid(client: redis.Redis, queue: str, redis_id: str) -> int | None:
     """The pid of the worker process that fetched ``redis_id`` of ``queue``, if one has."""
     for broker_id, raw in client.hgetall(keys.CONSUMERS).items():
         bid = broker_id.decode() if isinstance(broker_id, bytes) else str(broker_id)
-        if client.sismember(keys.acks_key(bid, queue), redis_id):
+        if client.sismember(keys.dramatiq_acks(bid, queue), redis_id):
             return int(json.loads(raw)["pid"])
     return None
 

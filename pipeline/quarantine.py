@@ -23,7 +23,7 @@ from typing import Any, Final, cast
 
 import redis
 
-from pipeline import broker_keys as keys
+from pipeline import keys
 
 __all__ = ["Record", "count", "drop", "get", "list_records", "move", "replay"]
 
@@ -83,7 +83,8 @@ class Record:
 def move(client: redis.Redis, record: Record, body: bytes, broker_id: str) -> bool:
     """Move ``record.id`` of ``record.queue`` aside with ``body``; False if already there."""
     moved = client.eval(_MOVE, len(_STORE), *_STORE, record.id,
-                        keys.acks_key(broker_id, record.queue), keys.messages_key(record.queue),
+                        keys.dramatiq_acks(broker_id, record.queue),
+                        keys.dramatiq_messages(record.queue),
                         int(record.moved_at * 1000), json.dumps(record.as_dict()), body)
     return bool(moved)
 
@@ -114,8 +115,8 @@ def get(client: redis.Redis, record_id: str) -> tuple[Record, bytes] | None:
 
 def replay(client: redis.Redis, record: Record) -> bool:
     """Put ``record``'s body back at the end of its queue under its id; False if gone."""
-    done = client.eval(_REPLAY, 3, *_STORE[:3], record.id, keys.messages_key(record.queue),
-                       keys.queue_key(record.queue), keys.wake_key(record.queue))
+    done = client.eval(_REPLAY, 3, *_STORE[:3], record.id, keys.dramatiq_messages(record.queue),
+                       keys.dramatiq_queue(record.queue), keys.wake(record.queue))
     return bool(done)
 
 

@@ -15,8 +15,7 @@ from pathlib import Path
 import redis
 
 from devkit.supervise import GroupProcess
-from pipeline import broker_keys as keys
-from pipeline import names, quarantine
+from pipeline import keys, names, quarantine
 from tests.envelope_corpus import cases, good_body
 from tests.helpers import read_stream, wait_replies
 
@@ -33,7 +32,7 @@ def push_raw(client: redis.Redis, pairs: list[tuple[str, bytes | None]]) -> None
     args: list[str | bytes] = []
     for rid, body in pairs:
         args += [rid, body if body is not None else b""]
-    client.eval(_PUSH, 2, keys.messages_key(QUEUE), keys.queue_key(QUEUE), *args)
+    client.eval(_PUSH, 2, keys.dramatiq_messages(QUEUE), keys.dramatiq_queue(QUEUE), *args)
 
 
 def worker_children(master: int) -> list[int]:
@@ -56,12 +55,12 @@ def test_every_malformed_body_is_moved_aside_once_and_the_batch_runs(
         push_raw(client, [good_body(QUEUE, "warm-up")])
         assert wait_replies(text, ["warm-up"]), group.log_text()
         threads_before = thread_counts(group.pid)
-        beats_before = text.zcard(keys.HEARTBEATS)
+        beats_before = text.zcard(keys.DRAMATIQ_HEARTBEATS)
         for n, case in enumerate(corpus):
             push_raw(client, [(case.redis_id, case.body), good_body(QUEUE, f"canary-{n}")])
             assert wait_replies(text, [f"canary-{n}"]), (case.name, group.log_text())
         assert thread_counts(group.pid) == threads_before, group.log_text()
-        assert text.zcard(keys.HEARTBEATS) == beats_before
+        assert text.zcard(keys.DRAMATIQ_HEARTBEATS) == beats_before
         assert group.stop() == 0
     output = group.log_text()
     assert "Traceback" not in output and "unexpected error" not in output, output
@@ -72,7 +71,7 @@ def test_every_malformed_body_is_moved_aside_once_and_the_batch_runs(
         assert record.reason == case.reason and record.queue == QUEUE, record
         assert output.count(f"Moved message {case.redis_id} ") == 1, case.name
         # Out of the queue and of every unacknowledged set; it never ran.
-        assert not text.hexists(keys.messages_key(QUEUE), case.redis_id)
+        assert not text.hexists(keys.dramatiq_messages(QUEUE), case.redis_id)
         acks = text.scan_iter("dramatiq:__acks__.*")
         assert not any(text.sismember(k, case.redis_id) for k in acks)
         assert wait_replies(text, [case.token], timeout=0.1) == {}
@@ -92,6 +91,7 @@ def test_every_malformed_body_is_moved_aside_once_and_the_batch_runs(
         assert again.stop() == 0
     assert "Moved message" not in again.log_text()
     assert quarantine.count(text) == len(corpus)
-    assert text.llen(keys.queue_key(QUEUE)) == 0 and text.hlen(keys.messages_key(QUEUE)) == 0
+    assert text.llen(keys.dramatiq_queue(QUEUE)) == 0
+    assert text.hlen(keys.dramatiq_messages(QUEUE)) == 0
     client.close()
     text.close()

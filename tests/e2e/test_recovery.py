@@ -19,8 +19,7 @@ from brokers.boot import producer_broker
 from brokers.producer import send
 from devkit.recovery import holder_pid, kill_holder, wait_holder
 from devkit.supervise import GroupProcess
-from pipeline import broker_keys as keys
-from pipeline import names
+from pipeline import keys, names
 from pipeline.keys import ping_reply
 from pipeline.settings import Settings
 from tests.helpers import wait_replies
@@ -69,7 +68,7 @@ def test_a_killed_process_message_is_redelivered_after_the_restart_once(
             send(broker, canary_name(QUEUE), {"token": f"booted-{trial}"})
             assert wait_replies(redis_client, [f"booted-{trial}"]), again.log_text()
             assert again.stop() == 0
-        assert not redis_client.hexists(keys.messages_key(QUEUE), rid)
+        assert not redis_client.hexists(keys.dramatiq_messages(QUEUE), rid)
     broker.close()
 
 
@@ -108,7 +107,7 @@ def test_a_live_busy_process_message_is_never_redelivered(
         deadline = time.monotonic() + 60
         while not redis_client.exists(ping_reply("long")) and time.monotonic() < deadline:
             # Never back in the queue, never held by another process.
-            assert rid.encode() not in redis_client.lrange(keys.queue_key(QUEUE), 0, -1)
+            assert rid.encode() not in redis_client.lrange(keys.dramatiq_queue(QUEUE), 0, -1)
             assert holder_pid(redis_client, QUEUE, rid) in (holder, None)
             time.sleep(0.2)
         time.sleep(1.0)  # a second run, if any, would answer too
@@ -128,13 +127,13 @@ def test_a_silent_process_of_another_host_is_swept_after_the_heartbeat_timeout(
 
     rid, body = good_body(QUEUE, "remote")
     last_beat_ms = int(redis_client.time()[0]) * 1000 - 60_000
-    redis_client.zadd(keys.HEARTBEATS, {"dead-remote": last_beat_ms})
-    redis_client.hset(keys.messages_key(QUEUE), rid, body)
-    redis_client.sadd(keys.acks_key("dead-remote", QUEUE), rid)
+    redis_client.zadd(keys.DRAMATIQ_HEARTBEATS, {"dead-remote": last_beat_ms})
+    redis_client.hset(keys.dramatiq_messages(QUEUE), rid, body)
+    redis_client.sadd(keys.dramatiq_acks("dead-remote", QUEUE), rid)
     env = {**worker_env, **FAST, "ATR_WORKER2_PROCESSES": "1", "ATR_WORKER2_THREADS": "1"}
     with GroupProcess("worker2", env, tmp_path / "w2.log", cwd=tmp_path) as group:
         assert wait_replies(redis_client, ["remote"], timeout=60), group.log_text()
         assert group.stop() == 0
     assert "Requeued 1 message(s) held by dead worker processes." in group.log_text()
-    assert redis_client.zscore(keys.HEARTBEATS, "dead-remote") is None
-    assert not redis_client.exists(keys.acks_key("dead-remote", QUEUE))
+    assert redis_client.zscore(keys.DRAMATIQ_HEARTBEATS, "dead-remote") is None
+    assert not redis_client.exists(keys.dramatiq_acks("dead-remote", QUEUE))

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import redis
 
-from pipeline import broker_keys as keys
-from pipeline import quarantine
+from pipeline import keys, quarantine
 from tests.envelope_corpus import good_body
 from tests.helpers import run_atr
 
@@ -17,8 +16,8 @@ from tests.helpers import run_atr
 def test_health_warns_about_moved_aside_and_unconsumed_queues(
         worker_env: dict[str, str], redis_client: redis.Redis, tmp_path: Path) -> None:
     rid, body = good_body("default", "lost")
-    redis_client.hset(keys.messages_key("default"), rid, body)
-    redis_client.rpush(keys.queue_key("default"), rid)
+    redis_client.hset(keys.dramatiq_messages("default"), rid, body)
+    redis_client.rpush(keys.dramatiq_queue("default"), rid)
     record = quarantine.Record(id="r1", queue="misc", reason="not_json", detail="x",
                                moved_at=time.time(), group="worker2", host="h", pid=1, size=3,
                                truncated=False)

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import redis
 
-from pipeline import broker_keys as keys
-from pipeline import quarantine
+from pipeline import keys, quarantine
 from tests.envelope_corpus import good_body
 from tests.helpers import run_atr
 
@@ -50,8 +49,8 @@ def test_list_show_replay_drop(worker_env: dict[str, str], redis_url: str,
 
     replayed = run_atr("quarantine", "replay", undefined, env=worker_env, cwd=tmp_path)
     assert replayed.returncode == 0, replayed.stderr
-    assert client.lrange(keys.queue_key("misc"), 0, -1) == [undefined.encode()]
-    assert client.hget(keys.messages_key("misc"), undefined) == good
+    assert client.lrange(keys.dramatiq_queue("misc"), 0, -1) == [undefined.encode()]
+    assert client.hget(keys.dramatiq_messages("misc"), undefined) == good
     assert quarantine.count(client) == 2
 
     dropped = run_atr("quarantine", "drop", cut, env=worker_env, cwd=tmp_path)
