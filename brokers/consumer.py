@@ -54,12 +54,12 @@ from typing import Any, Final
 
 import redis
 from dramatiq.broker import Consumer, MessageProxy
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import current_millis, dq_name
 from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import Middleware
 
 from brokers import envelope
+from brokers.redis_broker import AtrRedisBroker as _EnqueueSafeRedisBroker
 from pipeline import keys, quarantine
 
 __all__ = ["AtrRedisBroker", "ConsumerGate", "MovedAside"]
@@ -200,8 +200,11 @@ class MovedAside:
         self.body = body
 
 
-class AtrRedisBroker(RedisBroker):
+class AtrRedisBroker(_EnqueueSafeRedisBroker):
     """A RedisBroker with this project's consumer (see the module docstring).
+
+    It extends :class:`brokers.redis_broker.AtrRedisBroker` (enqueue raises
+    ``RedisConnectionLost`` when Redis is gone), so both behaviours hold.
 
     ``group`` names the worker group (None in a producer), ``queues`` every
     queue of the group (swept for dead processes' messages), ``weights`` the

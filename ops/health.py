@@ -114,6 +114,8 @@ def report_dict(observations: Observations, report: Report) -> dict[str, Any]:
         "scheduler": {"alive": observations.schedulers},
         "moved_aside": observations.moved_aside,
         "unconsumed": dict(observations.unconsumed),
+        "paused": {peer: {"since": since, "reason": reason}
+                   for peer, since, reason in observations.pauses},
     }
 
 
@@ -141,6 +143,7 @@ def render(observations: Observations, report: Report) -> str:
         render_table(["GROUP", "LIVE/EXPECTED", "DOCLOG ERRORS", "STATUS"], group_rows), "",
         f"scheduler: {observations.schedulers} alive  {status[('scheduler', 'scheduler')]}",
         f"moved aside: {observations.moved_aside}  {status[('moved_aside', 'moved_aside')]}",
+        *(f"paused: {peer} jobs since {since}  CRIT" for peer, since, _ in observations.pauses),
     ]
     lines.extend(f"unconsumed queue {q}: {n} waiting  WARN" for q, n in observations.unconsumed)
     if report.problems:

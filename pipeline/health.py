@@ -52,6 +52,9 @@ Overall:
 - **unconsumed**: messages waiting on a queue that no group of the table
   consumes (``default``, a typo) are WARN, one check per such queue: they
   would wait forever.
+- **pause**: a set pause flag (:mod:`pipeline.pause`: WordPress refused our
+  credentials, role or address) is CRIT: the jobs that use the peer wait,
+  nothing is lost, but nothing gets done until the cause is fixed.
 """
 
 from __future__ import annotations
@@ -149,6 +152,8 @@ class Observations:
     queues: tuple[QueueObservation, ...]
     groups: tuple[GroupObservation, ...]
     schedulers: int
+    #: Set pause flags: (peer, since, reason).
+    pauses: tuple[tuple[str, str, str], ...] = ()
     #: Messages in the moved-aside store.
     moved_aside: int = 0
     #: (queue, waiting) of each queue no group consumes that has messages waiting.
@@ -244,6 +249,7 @@ def evaluate(observations: Observations, thresholds: Thresholds) -> Report:
     checks.append(_scheduler(observations.schedulers))
     checks.append(_moved_aside(observations.moved_aside))
     checks.extend(_unconsumed(queue, waiting) for queue, waiting in observations.unconsumed)
+    checks.extend(_pause(*pause) for pause in observations.pauses)
     return Report(tuple(checks))
 
 
@@ -346,6 +352,11 @@ def _unconsumed(queue: str, waiting: int) -> Check:
         f"{waiting} message(s) wait on queue {queue}, which no worker group consumes (see atr "
         "workers): the producer used a wrong queue name; resend them to the actor's queue "
         "(atr send) and delete dramatiq:" + queue))
+def _pause(peer: str, since: str, reason: str) -> Check:
+    return Check("pause", peer, Status.CRIT, f"{peer} jobs paused since {since}", (
+        f"the jobs that use {peer} are paused (their messages wait, none is dead-lettered): "
+        f"{reason}; fix it, then `atr pause clear {peer}` (a probe once a minute also "
+        "clears it when it succeeds)"))
 
 
 def _duration(seconds: float) -> str:

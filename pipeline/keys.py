@@ -30,6 +30,8 @@ key                                    what                               owner 
 ``atr:consumers``                      broker id -> host, boot, pid       ``brokers.consumer``
 ``atr:quarantine`` (+ ``:records``,    moved-aside bodies, why, count     ``pipeline.quarantine``
 ``:bodies``, ``:total``)
+``atr:pause:<peer>``                   a peer's jobs are paused (hash)    ``actors.peers``
+``atr:pause:<peer>:probe``             one probe of the peer a minute     ``actors.peers``
 =====================================  =================================  ==========================
 
 Dramatiq keeps its own keys under its namespace (``dramatiq:<queue>`` and the
@@ -66,6 +68,8 @@ __all__ = [
     "llm_budget",
     "llm_calls",
     "llm_exhausted",
+    "pause",
+    "pause_probe",
     "ping_reply",
     "schedule_claim",
     "scheduler_heartbeat",
@@ -179,6 +183,17 @@ def seo_proposal(post_id: int) -> str:
 def seo_written(post_id: int) -> str:
     """The SEO fields as our last write left them (JSON)."""
     return f"{PREFIX}seo:written:{post_id}"
+
+
+# --- pause flags ------------------------------------------------------------------
+def pause(peer: str) -> str:
+    """The pause flag of ``peer``'s jobs (hash: reason, since, actor, probed, probe_error)."""
+    return f"{PREFIX}pause:{peer}"
+
+
+def pause_probe(peer: str) -> str:
+    """Held (TTL) while a probe of a paused ``peer`` may not run again."""
+    return f"{PREFIX}pause:{peer}:probe"
 
 
 # --- Dramatiq's own layout (read, never written by us) --------------------------
