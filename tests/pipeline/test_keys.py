@@ -33,6 +33,9 @@ _FAMILIES = {
     "wake": (keys.wake("seo"), "atr:wake:*"),
     "consumers": (keys.CONSUMERS, keys.CONSUMERS),
     "quarantine": (keys.QUARANTINE_RECORDS, "atr:quarantine*"),
+    "ga4_drop_lock": (keys.GA4_DROP_LOCK, "atr:ga4:lock:*"),
+    "pause": (keys.pause("wordpress"), keys.pause("wordpress")),
+    "pause_probe": (keys.pause_probe("wordpress"), "atr:pause:*:probe"),
 }
 
 
