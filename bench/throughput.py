@@ -14,6 +14,16 @@ called N times. The last line is the processing ratio full/bare.
     .venv/bin/python bench/throughput.py [--messages N] [--threads T]
                                          [--rounds R] [--group worker1|worker2]
 
+``--cli`` runs the same comparison where it is CPU-bound: under the real
+``dramatiq`` CLI, ``--processes`` x ``--threads`` (default 2 x 8, saturating
+two cores), a bare Dramatiq app (``bench.bare_app``: Dramatiq's RedisBroker
+and default middleware, a no-op actor) against the project's group (``atr
+worker``: this project's broker, consumer and whole middleware stack, the
+``ping_<queue>`` canary without a token as the no-op), alternating per round.
+Both groups are started and idle first; the clock runs from the first raw push
+of N messages (one pipelined batch, docs/messages.md §5.1) until the queue's
+hash is empty (every message acknowledged).
+
 Exit status: 0 with the figures, 1 when a variant did not process every message
 within ``--timeout`` seconds or the embedded Redis could not start.
 """
@@ -28,6 +38,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 import dramatiq
@@ -220,12 +231,108 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=_positive_int, default=120, metavar="SECONDS",
                         help="give up on a variant that has not processed every message "
                              "after this many seconds (default: 120)")
+    parser.add_argument("--cli", action="store_true",
+                        help="bare Dramatiq app vs the project's group under the real "
+                             "dramatiq CLI (see the module docstring)")
+    parser.add_argument("--processes", type=_positive_int, default=2,
+                        help="worker processes in --cli mode (default: 2)")
     return parser
+
+
+def _cli_round(variant: str, url: str, group: WorkerGroup, queue: str, messages: int,
+               processes: int, threads: int, timeout_s: float, root: Path) -> float | None:
+    """Seconds for a CLI group to drain ``messages`` raw-pushed no-ops; None on timeout."""
+    from actors.canary import canary_name
+    from bench.cli_common import bare_group, bench_env, stop
+    from devkit.supervise import GroupProcess
+    from pipeline.keys import ping_reply
+
+    client = redis.Redis.from_url(url)
+    client.flushall()
+    env = bench_env(url, root, **{f"ATR_{group.name.upper()}_PROCESSES": str(processes),
+                                  f"ATR_{group.name.upper()}_THREADS": str(threads)})
+    actor = f"bare_ping_{queue}" if variant == "bare" else canary_name(queue)
+    boot_token = f"boot-{variant}"
+    if variant == "bare":
+        proc: Any = bare_group(env, group.queue_names, processes, threads,
+                               root / "bare.log")
+        ready = f"bench:bare:{boot_token}"
+    else:
+        proc = GroupProcess(group.name, env, root / "project.log").start()
+        ready = ping_reply(boot_token)
+    try:
+        _raw_push(client, queue, actor, [{"token": boot_token}])
+        if client.blpop([ready], timeout=4) is None:
+            for _ in range(30):
+                if client.blpop([ready], timeout=4) is not None:
+                    break
+            else:
+                return None
+        started = time.perf_counter()
+        _raw_push(client, queue, actor, [{}] * messages)
+        deadline = started + timeout_s
+        while client.hlen(f"dramatiq:{queue}.msgs") and time.perf_counter() < deadline:
+            time.sleep(0.005)
+        elapsed = time.perf_counter() - started
+        return None if client.hlen(f"dramatiq:{queue}.msgs") else elapsed
+    finally:
+        if variant == "bare":
+            stop(proc)
+        else:
+            proc.stop()
+        client.close()
+
+
+def _raw_push(client: redis.Redis, queue: str, actor: str,
+              payloads: Sequence[dict[str, Any]]) -> None:
+    import json
+    import uuid
+    now = int(time.time() * 1000)
+    with client.pipeline(transaction=False) as pipe:
+        for n, kwargs in enumerate(payloads):
+            rid = str(uuid.uuid4())
+            pipe.hset(f"dramatiq:{queue}.msgs", rid, json.dumps({
+                "queue_name": queue, "actor_name": actor, "args": [], "kwargs": kwargs,
+                "options": {"redis_message_id": rid}, "message_id": str(uuid.uuid4()),
+                "message_timestamp": now}))
+            pipe.rpush(f"dramatiq:{queue}", rid)
+            if n % 1000 == 999:
+                # What this project's producers add: a wake-up (a no-op for bare).
+                pipe.lpush(f"atr:wake:{queue}", "1")
+                pipe.execute()
+        pipe.lpush(f"atr:wake:{queue}", "1")
+        pipe.execute()
+
+
+def _main_cli(args: argparse.Namespace) -> int:
+    group = get_group(args.group)
+    queue = group.queue_names[0]
+    threads: int = args.threads or 8
+    rates: dict[str, list[float]] = {"bare": [], "project": []}
+    with EmbeddedRedis() as server, tempfile.TemporaryDirectory() as tmp:
+        print(f"real dramatiq CLI, {args.processes} processes x {threads} threads, "
+              f"{args.messages} no-ops on {queue!r} x {args.rounds} rounds, alternating")
+        for _ in range(args.rounds):
+            for variant in ("bare", "project"):
+                seconds = _cli_round(variant, server.url, group, queue, args.messages,
+                                     args.processes, threads, args.timeout, Path(tmp))
+                if seconds is None:
+                    print(f"error: {variant} did not drain {args.messages} messages in "
+                          f"{args.timeout} s", file=sys.stderr)
+                    return 1
+                rates[variant].append(args.messages / seconds)
+                print(f"  {variant:<8} {rates[variant][-1]:8.0f} msg/s")
+    bare, project = (statistics.median(rates[v]) for v in ("bare", "project"))
+    print(f"median: bare {bare:.0f} msg/s, project {project:.0f} msg/s; "
+          f"ratio project/bare = {project / bare:.2f} (target >= 0.95)")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print its figures; the exit status is 1 only on a failed run."""
     args = _parser().parse_args(argv)
+    if args.cli:
+        return _main_cli(args)
     group = get_group(args.group)
     queue = group.queue_names[0]
     threads: int = args.threads or group.threads

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Final
+
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import (
     AgeLimit,
@@ -13,7 +16,7 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
-from brokers.redis_broker import AtrRedisBroker
+from brokers.consumer import AtrRedisBroker, ConsumerGate, MovedAside
 from middleware.deferral import DeferringRetries
 from middleware.doclog import Doclog
 from middleware.heartbeat import Heartbeat
@@ -30,13 +33,16 @@ from pipeline.groups import WorkerGroup
 from pipeline.redact import Redactor
 from pipeline.settings import Settings, process_environ
 
-__all__ = ["DEFAULT_MAX_RETRIES", "build_broker"]
+__all__ = ["DEFAULT_MAX_RETRIES", "ENVELOPE_STREAM", "EVENT_MOVED_ASIDE", "build_broker"]
 
 #: Retries of an actor that does not set ``max_retries`` itself.
 DEFAULT_MAX_RETRIES = 5
 #: Back-off between retries, in milliseconds: 15 s doubling up to 30 min.
 _MIN_BACKOFF_MS = 15_000
 _MAX_BACKOFF_MS = 30 * 60_000
+#: The doclog stream and event of a body moved aside by the envelope guard.
+ENVELOPE_STREAM: Final = "envelope"
+EVENT_MOVED_ASIDE: Final = "moved_aside"
 
 
 def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisBroker:
@@ -109,11 +115,36 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
         metrics = metrics_middleware(settings, group, process_environ())
         if metrics is not None:
             middleware.append(metrics)
+    # First: Dramatiq runs after-hooks in reverse, so its after_worker_boot runs
+    # after every other boot hook; the fetcher starts only once the worker has
+    # booted (see ConsumerGate). It has no message hooks.
+    middleware.insert(0, ConsumerGate())
     client = redis_client.connect(settings.redis_url, "broker",
                                   name=f"atr-{group.name if group else 'producer'}")
     # What the actors read (middleware.runtime), bound per message so that each
     # broker in a process hands its own settings and client to its messages.
     middleware.append(BindRuntime(Runtime(settings, group, client)))
-    # RedisBroker.__init__ is unannotated in dramatiq 2.2.
-    return AtrRedisBroker(client=client, middleware=middleware)  # type: ignore[no-untyped-call]
+    # The project's consumer (brokers.consumer): weighted fetching across the
+    # group's queues, blocking pickup, a heartbeat of its own and the recovery
+    # sweep, and the envelope guard that moves malformed bodies aside.
+    return AtrRedisBroker(
+        client=client, middleware=middleware,
+        group=group.name if group else None,
+        queues=group.queue_names if group else (),
+        weights=settings.weights_of(group) if group else None,
+        heartbeat_timeout_ms=int(settings.broker_heartbeat_timeout_s * 1000),
+        sweep_s=settings.recovery_sweep_s, poll_ms=settings.pickup_poll_ms,
+        max_bytes=settings.envelope_max_bytes,
+        on_moved_aside=partial(_record_moved_aside, writer),
+    )
+
+
+def _record_moved_aside(writer: DoclogWriter, moved: MovedAside) -> None:
+    """The doclog line of a body the envelope guard moved aside."""
+    record = moved.record
+    writer.write(ENVELOPE_STREAM, {
+        "event": EVENT_MOVED_ASIDE, "message_id": record.message_id, "actor": record.actor,
+        "queue": record.queue, "group": record.group, "attempt": None,
+        "redis_message_id": record.id, "reason": record.reason, "error": record.detail,
+        "size": record.size})
 

@@ -112,6 +112,8 @@ def report_dict(observations: Observations, report: Report) -> dict[str, Any]:
                             "doclog_errors_grew_at": g.doclog_grew_at}
                    for g in observations.groups},
         "scheduler": {"alive": observations.schedulers},
+        "moved_aside": observations.moved_aside,
+        "unconsumed": dict(observations.unconsumed),
         "paused": {peer: {"since": since, "reason": reason}
                    for peer, since, reason in observations.pauses},
     }
@@ -140,8 +142,10 @@ def render(observations: Observations, report: Report) -> str:
                       "STATUS"], queue_rows), "",
         render_table(["GROUP", "LIVE/EXPECTED", "DOCLOG ERRORS", "STATUS"], group_rows), "",
         f"scheduler: {observations.schedulers} alive  {status[('scheduler', 'scheduler')]}",
+        f"moved aside: {observations.moved_aside}  {status[('moved_aside', 'moved_aside')]}",
         *(f"paused: {peer} jobs since {since}  CRIT" for peer, since, _ in observations.pauses),
     ]
+    lines.extend(f"unconsumed queue {q}: {n} waiting  WARN" for q, n in observations.unconsumed)
     if report.problems:
         lines.append("")
         lines.extend(f"{c.status.name:<4}  {_label(c.kind, c.subject)}: {c.reason}"

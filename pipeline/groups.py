@@ -9,12 +9,14 @@ against it, the middleware labels metrics and heartbeats with it, and the
 brokers and the CLI boot and print it. It imports nothing but the names and
 the errors, so the CLI can print the table without Dramatiq.
 
-Queue weights are the runbook's Sidekiq weights. Dramatiq has no weighted
-queues: every queue of a group gets its own consumer with a bounded prefetch,
-so each queue with a backlog gets a share of the threads and none starves. The
-weights are kept as the documented intent (and shown by ``atr workers``); they
-are deliberately *not* turned into actor priorities, because strict priority
-starves the low queues once the heavy queue is saturated.
+Queue weights are the runbook's Sidekiq weights, and they are in force: the
+project's consumer (``brokers.consumer``) fetches for all of a group's queues
+in one weighted round-robin, so under saturation each queue's share of the
+messages processed follows its weight, the smallest weight still gets its
+share, and an empty queue's share goes to the others. ``ATR_<GROUP>_WEIGHTS``
+overrides a group's weights on one host. No queue has strict precedence
+(``high`` is an ordinary weight): strict priority starves the other queues
+once the urgent one is saturated.
 """
 
 from __future__ import annotations

@@ -46,6 +46,12 @@ Per group:
 Overall:
 
 - **scheduler**: no live ``atr scheduler`` is WARN: periodic jobs will not run.
+- **moved_aside**: any message in the moved-aside store (bodies a worker
+  refused as malformed, ``atr quarantine list``) is WARN: a producer is
+  sending something that never runs.
+- **unconsumed**: messages waiting on a queue that no group of the table
+  consumes (``default``, a typo) are WARN, one check per such queue: they
+  would wait forever.
 - **pause**: a set pause flag (:mod:`pipeline.pause`: WordPress refused our
   credentials, role or address) is CRIT: the jobs that use the peer wait,
   nothing is lost, but nothing gets done until the cause is fixed.
@@ -148,6 +154,10 @@ class Observations:
     schedulers: int
     #: Set pause flags: (peer, since, reason).
     pauses: tuple[tuple[str, str, str], ...] = ()
+    #: Messages in the moved-aside store.
+    moved_aside: int = 0
+    #: (queue, waiting) of each queue no group consumes that has messages waiting.
+    unconsumed: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -237,6 +247,8 @@ def evaluate(observations: Observations, thresholds: Thresholds) -> Report:
         checks.append(_workers(group))
         checks.append(_doclog(group, observations.now))
     checks.append(_scheduler(observations.schedulers))
+    checks.append(_moved_aside(observations.moved_aside))
+    checks.extend(_unconsumed(queue, waiting) for queue, waiting in observations.unconsumed)
     checks.extend(_pause(*pause) for pause in observations.pauses)
     return Report(tuple(checks))
 
@@ -325,6 +337,21 @@ def _scheduler(schedulers: int) -> Check:
         "start it (atr scheduler, or its systemd service) on one or both hosts"))
 
 
+def _moved_aside(count: int) -> Check:
+    detail = f"{count} message(s) moved aside as malformed"
+    if count == 0:
+        return Check("moved_aside", "moved_aside", Status.OK, detail)
+    return Check("moved_aside", "moved_aside", Status.WARN, detail, (
+        f"{count} message(s) were not well-formed Dramatiq messages and never ran: see why "
+        "with atr quarantine list / show ID, fix the producer (docs/messages.md), then "
+        "atr quarantine replay ID or drop ID"))
+
+
+def _unconsumed(queue: str, waiting: int) -> Check:
+    return Check("unconsumed", queue, Status.WARN, f"{waiting} waiting, no group consumes it", (
+        f"{waiting} message(s) wait on queue {queue}, which no worker group consumes (see atr "
+        "workers): the producer used a wrong queue name; resend them to the actor's queue "
+        "(atr send) and delete dramatiq:" + queue))
 def _pause(peer: str, since: str, reason: str) -> Check:
     return Check("pause", peer, Status.CRIT, f"{peer} jobs paused since {since}", (
         f"the jobs that use {peer} are paused (their messages wait, none is dead-lettered): "

@@ -32,8 +32,8 @@ from typing import Any, Final
 
 import redis
 
-from pipeline import keys
-from pipeline.groups import WorkerGroup
+from pipeline import keys, quarantine
+from pipeline.groups import GROUPS, WorkerGroup
 from pipeline.health import (
     DoclogSnapshot,
     GroupObservation,
@@ -101,7 +101,23 @@ def observe(client: redis.Redis, settings: Settings, groups: Sequence[WorkerGrou
             expected=settings.configured_group(group).processes, doclog_errors=snapshot.count,
             doclog_grew_at=snapshot.grew_at))
     pauses = tuple((p.peer, p.since, p.reason) for p in PauseStore(client).all())
-    return Observations(now, tuple(queue_obs), tuple(group_obs), schedulers, pauses)
+    return Observations(now, tuple(queue_obs), tuple(group_obs), schedulers, pauses,
+                        moved_aside=quarantine.count(client),
+                        unconsumed=_unconsumed(client))
+
+
+def _unconsumed(client: redis.Redis) -> tuple[tuple[str, int], ...]:
+    """Queues with messages waiting that no group of the table consumes."""
+    known = {name for g in GROUPS.values() for q in g.queue_names for name in (q, f"{q}.DQ")}
+    prefix = keys.DRAMATIQ_NAMESPACE + ":"
+    found: dict[str, int] = {}
+    for key in client.scan_iter(match=f"{prefix}*", count=_SCAN_COUNT, _type="list"):
+        name = str(key.decode() if isinstance(key, bytes) else key).removeprefix(prefix)
+        if name.startswith("__") or name in known:
+            continue
+        queue = name.removesuffix(".DQ")
+        found[queue] = found.get(queue, 0) + int(client.llen(key))
+    return tuple(sorted((q, n) for q, n in found.items() if n > 0))
 
 
 def record(client: redis.Redis, observations: Observations) -> None:

@@ -26,6 +26,10 @@ key                                    what                               owner 
 ``atr:seo:proposal:<post_id>``         the latest SEO proposal (JSON)     ``pipeline.seo.store``
 ``atr:seo:proposals``                  post id -> time proposed (zset)    ``pipeline.seo.store``
 ``atr:seo:written:<post_id>``          what our last SEO write left       ``pipeline.seo.store``
+``atr:wake:<queue>``                   wake-ups for idle consumers        ``brokers.consumer``
+``atr:consumers``                      broker id -> host, boot, pid       ``brokers.consumer``
+``atr:quarantine`` (+ ``:records``,    moved-aside bodies, why, count     ``pipeline.quarantine``
+``:bodies``, ``:total``)
 ``atr:pause:<peer>``                   a peer's jobs are paused (hash)    ``actors.peers``
 ``atr:pause:<peer>:probe``             one probe of the peer a minute     ``actors.peers``
 =====================================  =================================  ==========================
@@ -41,12 +45,20 @@ from datetime import datetime
 from typing import Final
 
 __all__ = [
+    "CONSUMERS",
+    "DRAMATIQ_HEARTBEATS",
     "DRAMATIQ_NAMESPACE",
     "GA4_DROP_LOCK",
     "HEARTBEAT_PREFIX",
     "PREFIX",
+    "QUARANTINE",
+    "QUARANTINE_BODIES",
+    "QUARANTINE_RECORDS",
+    "QUARANTINE_TOTAL",
     "SCHEDULER_PATTERN",
     "SEO_PROPOSALS",
+    "dramatiq_acks",
+    "dramatiq_messages",
     "dramatiq_queue",
     "health_doclog",
     "health_over",
@@ -66,6 +78,7 @@ __all__ = [
     "seo_proposal",
     "seo_tag_lock",
     "seo_written",
+    "wake",
     "write_errors",
 ]
 
@@ -200,3 +213,35 @@ def dramatiq_queue(queue: str) -> str:
     (delayed messages), ``<list>.XQ`` (dead letters, a sorted set).
     """
     return f"{DRAMATIQ_NAMESPACE}:{queue}"
+
+
+#: Dramatiq's heartbeats: broker id -> epoch milliseconds of its last beat.
+DRAMATIQ_HEARTBEATS: Final = f"{DRAMATIQ_NAMESPACE}:__heartbeats__"
+
+
+def dramatiq_messages(queue: str) -> str:
+    """Dramatiq's hash of ``queue``'s message bodies (waiting and unacknowledged)."""
+    return f"{DRAMATIQ_NAMESPACE}:{queue}.msgs"
+
+
+def dramatiq_acks(broker_id: str, queue: str) -> str:
+    """Dramatiq's set of ids of ``queue`` fetched by process ``broker_id``, not yet acked."""
+    return f"{DRAMATIQ_NAMESPACE}:__acks__.{broker_id}.{queue}"
+
+
+# --- the consumer (brokers.consumer) and the moved-aside store -----------------
+def wake(queue: str) -> str:
+    """The wake-up list of ``queue``: idle consumers block on it; our enqueue pushes to it."""
+    return f"{PREFIX}wake:{queue}"
+
+
+#: Broker id -> JSON ``{"host", "boot", "pid", "group"}`` of each consuming process.
+CONSUMERS: Final = f"{PREFIX}consumers"
+#: Moved-aside messages: sorted set id -> epoch milliseconds when moved.
+QUARANTINE: Final = f"{PREFIX}quarantine"
+#: Moved-aside messages: hash id -> JSON record (queue, reason, when, who).
+QUARANTINE_RECORDS: Final = f"{PREFIX}quarantine:records"
+#: Moved-aside messages: hash id -> the raw body (bounded).
+QUARANTINE_BODIES: Final = f"{PREFIX}quarantine:bodies"
+#: Messages ever moved aside (never reset).
+QUARANTINE_TOTAL: Final = f"{PREFIX}quarantine:total"

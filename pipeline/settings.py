@@ -182,6 +182,10 @@ def _table_metrics_port(group: WorkerGroup) -> str:
     return str(group.metrics_port)
 
 
+def _table_weights(group: WorkerGroup) -> str:
+    return ",".join(f"{q.name}={q.weight}" for q in group.queues)
+
+
 def _ga4(field_name: str, parse: Callable[[str], T], help: str) -> T:
     """A :func:`setting` for :class:`~pipeline.ga4.config.Ga4Config` field ``field_name``.
 
@@ -482,6 +486,32 @@ class Settings:
         "ATR_{GROUP}_THREADS", parse.whole(1, 256, "threads"),
         help="override {group}'s threads per process (empty = table value)")
 
+    #: Group name -> (queue, weight) pairs in force; defaults from the table's weights.
+    queue_weights: Mapping[str, tuple[tuple[str, int], ...] | None] = per_group(
+        "ATR_{GROUP}_WEIGHTS", parse.queue_weights, table_default=_table_weights,
+        help="queue weights of {group} as queue=weight pairs (Sidekiq semantics: under "
+             "load each queue gets that share of the messages; an empty queue gives its "
+             "share to the others); a queue left out keeps the table's weight")
+    broker_heartbeat_timeout_s: float = setting(
+        "ATR_BROKER_HEARTBEAT_TIMEOUT_S", parse.seconds(3, 600), default="15",
+        help="seconds without a broker heartbeat after which a worker process counts as "
+             "dead and its unacknowledged messages are requeued (processes beat 5 times "
+             "per timeout from their own thread, busy or not)")
+    recovery_sweep_s: float = setting(
+        "ATR_RECOVERY_SWEEP_S", parse.seconds(0.5, 600), default="5",
+        help="how often, in seconds, each worker process requeues the messages of dead "
+             "processes on every queue of its group (also once at boot)")
+    pickup_poll_ms: int = setting(
+        "ATR_PICKUP_POLL_MS", parse.whole(50, 10_000, "milliseconds"), default="1000",
+        help="longest an idle worker waits between looks at its queues, in milliseconds: "
+             "messages sent by this project's producers wake it at once, messages written "
+             "straight into Redis by another producer are found within this bound")
+    envelope_max_bytes: int = setting(
+        "ATR_ENVELOPE_MAX_BYTES", parse.whole(1024, 64 * 1024 * 1024, "bytes"),
+        default="262144",
+        help="largest message a worker accepts, in bytes; a bigger one is moved aside "
+             "unprocessed (atr quarantine list)")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str],
                  groups: Mapping[str, WorkerGroup] = GROUPS) -> Settings:
@@ -525,6 +555,12 @@ class Settings:
         """``group`` as this host runs it: ``ATR_<GROUP>_PROCESSES`` / ``_THREADS`` applied."""
         return group.with_shape(self.process_overrides.get(group.name),
                                 self.thread_overrides.get(group.name))
+
+    def weights_of(self, group: WorkerGroup) -> dict[str, int]:
+        """Queue -> weight for ``group``: the table's, with ``ATR_<GROUP>_WEIGHTS`` over it."""
+        weights = {q.name: q.weight for q in group.queues}
+        weights.update(dict(self.queue_weights.get(group.name) or ()))
+        return weights
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value in force, for scrubbing logs and events."""
@@ -673,6 +709,14 @@ def _cross_checks(values: Mapping[str, Any]) -> Iterable[str]:
         if values[f"health_{name}_warn{unit}"] > values[f"health_{name}_crit{unit}"]:
             yield (f"ATR_HEALTH_{name.upper()}_WARN{unit.upper()} must not be greater than "
                    f"ATR_HEALTH_{name.upper()}_CRIT{unit.upper()}")
+    for group, pairs in (values.get("queue_weights") or {}).items():
+        table = GROUPS.get(group)
+        if table is None:
+            continue
+        unknown = [q for q, _ in pairs or () if q not in table.queue_names]
+        if unknown:
+            yield (f"ATR_{group.upper()}_WEIGHTS names queue(s) {', '.join(unknown)} that "
+                   f"{group} does not consume; its queues: {', '.join(table.queue_names)}")
 
 
 def _ga4_checks(values: Mapping[str, Any]) -> Iterable[str]:

@@ -21,6 +21,7 @@ __all__ = [
     "number",
     "path",
     "port_or_off",
+    "queue_weights",
     "redis_url",
     "seconds",
     "size",
@@ -188,3 +189,21 @@ def whole_text(raw: str) -> str:
 def path(raw: str) -> Path:
     """A file system path, as given (relative paths stay relative to the working directory)."""
     return Path(raw)
+
+
+def queue_weights(raw: str) -> tuple[tuple[str, int], ...]:
+    """``queue=weight`` pairs, comma-separated, weights 1-1000, each queue once."""
+    pairs: dict[str, int] = {}
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        name, sep, weight = (x.strip() for x in part.partition("="))
+        if not sep or not name or not weight.isdigit() or not 1 <= int(weight) <= 1000:
+            raise ValueError(f"expected queue=weight pairs with weights 1-1000, e.g. "
+                             f"seo=5,high=2; got {part!r}")
+        if name in pairs:
+            raise ValueError(f"queue {name!r} is given twice")
+        pairs[name] = int(weight)
+    if not pairs:
+        raise ValueError("expected at least one queue=weight pair")
+    return tuple(pairs.items())

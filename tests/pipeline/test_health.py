@@ -54,7 +54,7 @@ def test_everything_fine_is_ok_with_exit_code_0() -> None:
     assert rep.problems == ()
     assert {(c.kind, c.subject) for c in rep.checks} == {
         ("backlog", "seo"), ("latency", "seo"), ("dead", "seo"), ("workers", "worker1"),
-        ("doclog", "worker1"), ("scheduler", "scheduler")}
+        ("doclog", "worker1"), ("scheduler", "scheduler"), ("moved_aside", "moved_aside")}
 
 
 def test_thresholds_come_from_the_settings() -> None:
