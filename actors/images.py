@@ -21,6 +21,7 @@ from typing import Any, Final, cast
 import redis
 
 from actors.base import job
+from actors.index import request_indexing
 from actors.shared import broker_redis, check_flag, check_post_id, redis_lock
 from brokers.boot import current_settings
 from pipeline.names import QUEUE_IMAGES, QUEUE_THUMBNAILS
@@ -99,6 +100,12 @@ def fi_pipeline(post_id: int, force: bool = False) -> None:
                                         memo=_RedisMemo(client))
     logger.info("fi_pipeline: post %r: %s (media %r).", checked, outcome.action,
                 outcome.media_id)
+    if outcome.action in ("uploaded", "reused"):
+        # A new featured image changes the page search engines show: ask for a recrawl.
+        with Bridge(config) as bridge:
+            link = get_post(bridge, checked).link
+        if link:
+            request_indexing([link])
 
 
 class _RedisMemo:

@@ -31,6 +31,7 @@ import redis
 from dramatiq.middleware import CurrentMessage
 
 from actors.base import job
+from actors.index import request_indexing
 from actors.llm import LLM_OPTIONS, llm_chain
 from actors.shared import broker_redis, check_flag, check_post_id, redis_lock
 from brokers.boot import current_settings
@@ -38,7 +39,8 @@ from pipeline.names import QUEUE_SEO
 from pipeline.seo.automation import Applied, apply_proposal, automate_seo
 from pipeline.seo.quality import QualityGuide
 from pipeline.seo.store import SeoStore
-from pipeline.wordpress import Bridge, BridgeConfig, TagLock
+from pipeline.settings import Settings
+from pipeline.wordpress import Bridge, BridgeConfig, TagLock, get_post
 
 __all__ = ["seo_apply", "seo_automation"]
 
@@ -72,6 +74,7 @@ def seo_automation(post_id: int, force: bool = False) -> None:
                 "reused the" if outcome.reused else "made a", outcome.proposal.provider)
     if outcome.applied is not None:
         _log_applied(checked, outcome.applied)
+        _index_if_changed(settings, checked, outcome.applied)
 
 
 @job(queue=QUEUE_SEO, max_retries=5)
@@ -90,6 +93,17 @@ def seo_apply(post_id: int, force: bool = False) -> None:
                                  tag_lock=_tag_lock(client), plugin=settings.seo_plugin,
                                  force=force)
     _log_applied(checked, applied)
+    _index_if_changed(settings, checked, applied)
+
+
+def _index_if_changed(settings: Settings, post_id: int, done: Applied) -> None:
+    """Ask for the post's URL to be submitted to the search engines when the write changed it."""
+    if not (done.written or done.tags_added):
+        return
+    with Bridge(BridgeConfig.from_settings(settings)) as bridge:
+        link = get_post(bridge, post_id).link
+    if link:
+        request_indexing([link])
 
 
 def _tag_lock(client: redis.Redis) -> TagLock:

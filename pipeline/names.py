@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "ACTOR_INDEX_SUBMIT",
+    "ACTOR_MONETIZE",
     "ALL_QUEUES",
     "QUEUE_ADS",
     "QUEUE_DOCLOG",
@@ -48,3 +50,7 @@ ALL_QUEUES: Final = (
     QUEUE_INDEX,
     QUEUE_ADS,
 )
+
+#: Actors that other actors enqueue by name (the producer may not declare them).
+ACTOR_INDEX_SUBMIT: Final = "index_submit"
+ACTOR_MONETIZE: Final = "monetize"

@@ -38,6 +38,9 @@ def scheduled_jobs(settings: Settings) -> tuple[ScheduledJob, ...]:
         for actor in ("doclog_rotate", "doclog_rotate_worker1"):
             jobs.append(ScheduledJob(actor, actor, settings.schedule_doclog_rotate,
                                      "ATR_SCHEDULE_DOCLOG_ROTATE"))
+    if settings.schedule_index_sweep:
+        jobs.append(ScheduledJob("index_sweep", "index_sweep", settings.schedule_index_sweep,
+                                 "ATR_SCHEDULE_INDEX_SWEEP"))
     return tuple(jobs)
 
 

@@ -180,12 +180,14 @@ class WordPressStandIn(LocalHTTPServer):
 
     def edit_post(self, post_id: int, *, title: str | None = None, content: str | None = None,
                   status: str | None = None, tags: list[int] | None = None,
-                  meta: Mapping[str, str | None] | None = None) -> Post:
+                  meta: Mapping[str, str | None] | None = None,
+                  modified: str | None = None) -> Post:
         """Change a post as a person in WP admin would (no request, nothing recorded).
 
         ``tags`` replaces the list (every id must be a tag: ValueError otherwise);
         ``meta`` sets keys, registered or not (an SEO plugin's own screen writes
-        them anyway), and a None value deletes one. Returns a copy of the post.
+        them anyway), and a None value deletes one; ``modified`` sets the site-local
+        last-change time (``2026-12-01T10:00:00``). Returns a copy of the post.
         """
         with self._lock:
             post = self._state.posts[post_id]
@@ -197,6 +199,7 @@ class WordPressStandIn(LocalHTTPServer):
             post.title = post.title if title is None else title
             post.content = post.content if content is None else content
             post.status = post.status if status is None else status
+            post.modified = post.modified if modified is None else modified
             for key, value in (meta or {}).items():
                 if value is None:
                     post.meta.pop(key, None)

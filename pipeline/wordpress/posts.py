@@ -35,6 +35,8 @@ class Post:
     tags: tuple[int, ...]
     #: Registered meta; WordPress answers ``[]`` when none is registered: kept as ``{}``.
     meta: dict[str, Any]
+    #: The post's public address (``link``), what search engines are told about.
+    link: str = ""
 
     @classmethod
     def from_json(cls, data: Any) -> Post:
@@ -46,7 +48,8 @@ class Post:
                        status=str(data.get("status", "")),
                        featured_media=int(data.get("featured_media") or 0),
                        tags=tuple(int(t) for t in data.get("tags") or ()),
-                       meta=dict(meta) if isinstance(meta, dict) else {})
+                       meta=dict(meta) if isinstance(meta, dict) else {},
+                       link=str(data.get("link") or ""))
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise BridgeRequestError(
                 f"WordPress answered a post without the edit-context fields ({exc!r}); the "
@@ -140,8 +143,12 @@ class PostSummary:
                 "is the REST root of a WordPress site") from None
 
 
-def list_posts(bridge: Bridge) -> list[PostSummary]:
+def list_posts(bridge: Bridge, *, modified_after: dt.datetime | None = None
+               ) -> list[PostSummary]:
     """Every published post, paging through ``GET /wp/v2/posts`` by ``X-WP-TotalPages``.
+
+    ``modified_after`` (site-local time, as WordPress answers ``modified``)
+    keeps only the posts changed after it (WordPress 5.7+'s ``modified_after``).
 
     Pages are asked in id order so that a post published while we page
     lands on the last page instead of shifting the others; a post seen twice
@@ -149,11 +156,13 @@ def list_posts(bridge: Bridge) -> list[PostSummary]:
     """
     found: dict[int, PostSummary] = {}
     page, pages = 1, 1
+    since = {"modified_after": modified_after.replace(tzinfo=None).isoformat(
+        timespec="seconds")} if modified_after is not None else {}
     while page <= pages:
         items, headers = bridge.request_with_headers(
             "GET", "/wp/v2/posts",
             params={"_fields": _LIST_FIELDS, "per_page": LIST_PAGE_SIZE, "page": page,
-                    "orderby": "id", "order": "asc"})
+                    "orderby": "id", "order": "asc", **since})
         if page == 1:
             pages = _total_pages(headers)
         if not isinstance(items, list):
