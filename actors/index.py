@@ -58,6 +58,8 @@ logger = logging.getLogger(__name__)
 INDEX_OPTIONS: Final[dict[str, Any]] = {"max_retries": 8, "time_limit": 10 * 60_000}
 #: Most URLs one message may carry (a sitemap's worth; batched 10,000 a request).
 _MAX_URLS: Final = 100_000
+#: Message options a fan-out passes on to the message of each endpoint.
+_INHERITED: Final = ("max_retries", "min_backoff", "max_backoff")
 #: The sweep's watermark: the newest site-local ``modified`` it has seen.
 _SWEEP_KEY: Final = "atr:index:sweep:since"
 #: How far back the first sweep looks, with no watermark yet.
@@ -133,10 +135,14 @@ def request_indexing(urls: list[str]) -> str:
 
 def _fan_out(urls: list[str], names: tuple[str, ...]) -> None:
     broker = dramatiq.get_broker()
+    current = CurrentMessage.get_current_message()
+    # The producer's retry choices hold for each endpoint's message too.
+    options = {k: v for k, v in (current.options if current else {}).items()
+               if k in _INHERITED}
     for name in names:
         broker.enqueue(dramatiq.Message(
             queue_name=QUEUE_INDEX, actor_name=ACTOR_INDEX_SUBMIT, args=(),
-            kwargs={"urls": urls, "endpoint": name}, options={}))
+            kwargs={"urls": urls, "endpoint": name}, options=dict(options)))
     doclog.emit(doclog.EVENT_INDEX_FANNED_OUT, endpoints=list(names), count=len(urls))
     logger.info("index_submit: %d URL(s) enqueued for %s.", len(urls), ", ".join(names))
 

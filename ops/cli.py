@@ -109,6 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     llm_cli.add_parsers(sub)
     from ops import seo_cli
     seo_cli.add_parsers(sub)
+    from ops import index_cli
+    index_cli.add_parsers(sub)
 
     return parser
 

@@ -46,7 +46,7 @@ write with :func:`pipeline.doclog.emit`; each is a constant below.
 ``seo.applied``             the post was written: ``post_id``, ``plugin``,
                             ``written`` (meta fields), ``tags_added``, ``kept``
                             (a person's values left alone), ``values``, ``force``
-``index.submitted``         an endpoint accepted a batch: ``endpoint``, ``host``,
+``index.submitted``         an endpoint accepted a batch: ``endpoint``, ``site``,
                             ``count``, ``status`` (200/202), ``urls`` (first 20)
 ``index.failed``            a request failed: ``endpoint``, ``count`` (URLs not
                             sent), ``status`` (None: no answer), ``retry``, ``sent``

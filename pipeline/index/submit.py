@@ -8,7 +8,7 @@ message), sends the claimed ones host by host in the engine's batch size,
 marks each accepted batch done, and gives back the claims of what was not
 sent when a request fails, before the error propagates (a transient one is
 retried by Dramatiq; the retry sends only what is not done). Each accepted
-batch is an ``index.submitted`` doclog line (``endpoint``, ``host``,
+batch is an ``index.submitted`` doclog line (``endpoint``, ``site`` (the host),
 ``count``, ``status``); a failed one ``index.failed``; URLs skipped as
 already submitted ``index.skipped``.
 
@@ -125,7 +125,7 @@ def submit_urls(urls: Sequence[str], engine: Engine, ledger: Ledger, *,
                 done = set(batch)
                 pending = [u for u in pending if u not in done]
                 sent += len(batch)
-                doclog.emit(doclog.EVENT_INDEX_SUBMITTED, endpoint=engine.name, host=host,
+                doclog.emit(doclog.EVENT_INDEX_SUBMITTED, endpoint=engine.name, site=host,
                             count=len(batch), status=status, urls=list(batch[:20]))
     except AtrError as exc:
         ledger.release(pending, owner)
