@@ -41,6 +41,9 @@ def scheduled_jobs(settings: Settings) -> tuple[ScheduledJob, ...]:
     if settings.schedule_index_sweep:
         jobs.append(ScheduledJob("index_sweep", "index_sweep", settings.schedule_index_sweep,
                                  "ATR_SCHEDULE_INDEX_SWEEP"))
+    if settings.schedule_monetize:
+        jobs.append(ScheduledJob("monetize", "monetize", settings.schedule_monetize,
+                                 "ATR_SCHEDULE_MONETIZE"))
     return tuple(jobs)
 
 

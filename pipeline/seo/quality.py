@@ -69,6 +69,7 @@ __all__ = [
     "RULES",
     "QualityGuide",
     "Violation",
+    "banned_words_in",
     "check",
     "feedback",
     "has_keyword",
@@ -214,6 +215,11 @@ def check(answer: SeoAnswer, title: str, content: str, guide: QualityGuide) -> l
                 found.append(Violation(_BANNED_WORD, f"banned word '{word}' in {field}; "
                                                      "remove it"))
     return found
+
+
+def banned_words_in(text: str, words: Iterable[str]) -> list[str]:
+    """The banned ``words`` that ``text`` holds, as the guide matches them (for the ad floor)."""
+    return [word for word in _banned(words) if _has_banned(text, word)]
 
 
 def feedback(violations: Iterable[Violation]) -> tuple[str, ...]:
