@@ -111,6 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     seo_cli.add_parsers(sub)
     from ops import index_cli
     index_cli.add_parsers(sub)
+    from ops import ads_cli
+    ads_cli.add_parsers(sub)
 
     return parser
 
