@@ -35,17 +35,25 @@ def test_demo_starts_its_own_redis_and_routes_every_queue(clean_env: dict[str, s
         assert path.suffix == ".jpg" and path.stat().st_size > 10_000
         assert path.read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
     seo = out[out.index("==> SEO automation (propose mode)"):
-              out.index("==> doclog_rotate")]
+              out.index("==> index_submit")]
     assert "LLM chain: offline" in seo
     for post_id in range(101, 109):
         assert f"post {post_id}  " in seo
     assert seo.count("by offline (kiwipiepy") == 8
     assert seo.count("meta description") == 8
     assert "8 proposal(s). Approve with: atr seo approve 101 102" in seo
+    index = out[out.index("==> index_submit"):out.index("==> monetize")]
+    assert "accepted 8 URL(s) in 1 request(s) (status 200)" in index
+    assert "the same URLs again: 8 skipped, already submitted today" in index
+    ads = out[out.index("==> monetize"):out.index("==> doclog_rotate")]
+    assert "insufficient-data  unchanged" in ads
+    assert "capped at reduced: 24 words < ATR_ADS_MIN_WORDS=25" in ads
+    assert "7 proposal(s) from GA4 snapshot" in ads
+    assert "WordPress holds: 101=on, 102=reduced, 103=reduced, 104=off, 105=-" in ads
     rotate = out[out.index("==> doclog_rotate (dry run)"):].splitlines()[1]
     assert rotate.strip().startswith("ok: ")
     evidence = out[out.index("==> the doclog evidence"):out.index("==> stopping")]
-    assert "seo.proposed" in evidence and "succeeded" in evidence
+    assert "ads.applied" in evidence and "succeeded" in evidence
     assert "doclog.rotated" in evidence
     assert "worker1: exit code 0" in out
     assert "worker2: exit code 0" in out
