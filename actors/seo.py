@@ -97,7 +97,12 @@ def seo_apply(post_id: int, force: bool = False) -> None:
 
 
 def _index_if_changed(settings: Settings, post_id: int, done: Applied) -> None:
-    """Ask for the post's URL to be submitted to the search engines when the write changed it."""
+    """Ask for the post's URL to be submitted to the search engines when the write changed it.
+
+    A write that changed nothing (a redelivery, a rerun) asks for nothing. If
+    this enqueue is lost (Redis gone right after the write), the hourly
+    ``index_sweep`` still finds the post: WordPress moved its ``modified``.
+    """
     if not (done.written or done.tags_added):
         return
     with Bridge(BridgeConfig.from_settings(settings)) as bridge:

@@ -45,7 +45,6 @@ MAX_URLS_PER_REQUEST: Final = 10_000
 _CONTENT_TYPE: Final = "application/json; charset=utf-8"
 _USER_AGENT: Final = "atr-workers/0.1 (+indexnow)"
 _OK: Final = (200, 202)
-_PERMANENT: Final = (400, 403, 422)
 
 
 class IndexNowError(Exception):
