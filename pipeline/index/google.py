@@ -151,7 +151,17 @@ class GoogleIndexing:
                 raise ConfigError(f"ATR_GOOGLE_INDEXING_CREDENTIALS={self.credentials_path}: "
                                   f"not a readable service-account JSON key ({exc})") from None
         if not self._token.valid:
-            self._token.refresh(Request())
+            from google.auth import exceptions
+
+            try:
+                self._token.refresh(Request())
+            except exceptions.RefreshError as exc:
+                raise _error(IndexNowRejected, None, "Google refused the service account of "
+                             f"ATR_GOOGLE_INDEXING_CREDENTIALS ({exc}); create a new key for "
+                             "it, or check that the account still exists") from None
+            except exceptions.TransportError as exc:
+                raise _error(IndexNowUnavailable, None, "could not get a Google access token "
+                             f"({type(exc).__name__}); the message will be retried") from None
         return str(self._token.token)
 
 

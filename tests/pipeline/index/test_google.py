@@ -78,3 +78,12 @@ def test_answers_are_classified(fake: GoogleIndexingFake, tmp_path: Path,
     fake.fail_next(429)
     with pytest.raises(Deferred, match="429"):
         e.send("https", "jobs.example", URLS[:1])
+
+
+def test_a_refused_service_account_is_permanent(fake: GoogleIndexingFake, tmp_path: Path,
+                                                client: redis.Redis) -> None:
+    creds = write_service_account(tmp_path / "sa.json", fake.url + "/no-such-token-route")
+    e = GoogleIndexing(fake.url, creds, GoogleQuota(client, 200))
+    with pytest.raises(IndexNowRejected, match="Google refused the service account"):
+        e.send("https", "jobs.example", URLS[:1])
+    assert fake.published == []
