@@ -20,8 +20,9 @@ import logging
 from typing import Any
 
 from actors.base import job
-from actors.shared import broker_redis, check_flag, check_post_id
-from brokers.boot import current_settings
+from actors.shared import check_flag, check_post_id
+from middleware.runtime import current
+from pipeline import names
 from pipeline.ads import AdPolicy, AdStore, latest_tiers
 from pipeline.ads import monetize as run_monetize
 from pipeline.errors import PayloadError
@@ -33,19 +34,19 @@ __all__ = ["monetize"]
 logger = logging.getLogger(__name__)
 
 
-@job(queue=QUEUE_ADS, max_retries=5, time_limit=30 * 60_000)
+@job(queue=QUEUE_ADS, name=names.ACTOR_MONETIZE, max_retries=5, time_limit=30 * 60_000)
 def monetize(post_ids: list[int] | None = None, apply: bool | None = None,
              force: bool = False) -> None:
     """Propose (or apply) the ad mode of each post from the newest GA4 snapshot."""
     ids = _check_ids(post_ids)
     force = check_flag("force", force)
-    settings = current_settings()
+    settings = current().settings
     writing = settings.ads_mode == "apply" if apply is None else check_flag("apply", apply)
     tiers = latest_tiers(settings.doclog_root)
     today = dt.datetime.now(settings.zone).date()
     with Bridge(BridgeConfig.from_settings(settings)) as bridge:
         outcome = run_monetize(bridge, tiers, today, policy=AdPolicy.from_settings(settings),
-                               store=AdStore(broker_redis()), meta_key=settings.ads_meta_key,
+                               store=AdStore(current().redis), meta_key=settings.ads_meta_key,
                                max_age_days=settings.ads_snapshot_max_age_days,
                                apply=writing, post_ids=ids, force=force)
     if outcome.stopped:

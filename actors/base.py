@@ -19,12 +19,12 @@ import dramatiq
 from dramatiq import Actor
 from dramatiq.broker import Broker
 
-from middleware.deferral import Deferral
+from middleware.deferral import RequeueAfter
 from middleware.doclog import DOCLOG_STREAM_OPTION
 from pipeline import doclog, names
 from pipeline.errors import ConfigError, Deferred, PayloadError, PermanentError
 
-__all__ = ["ACTOR_DEFAULTS", "atr_actor", "declare_module", "job"]
+__all__ = ["ACTOR_DEFAULTS", "atr_actor", "check_fit", "declare_module", "job"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,9 +94,22 @@ def atr_actor(*, queue: str, broker: Broker, name: str | None = None,
     return decorator
 
 
+def check_fit(signature: inspect.Signature, actor_name: str, *args: Any, **kwargs: Any) -> None:
+    """Raise PayloadError, naming the parameters, when the arguments do not fit ``signature``.
+
+    The same check guards a producer's ``send`` and a worker's call.
+    """
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        expected = ", ".join(signature.parameters) or "no arguments"
+        raise PayloadError(f"payload does not fit {actor_name}: {exc}; "
+                           f"it takes: {expected}") from None
+
+
 def _checked(fn: Callable[..., Any], actor_name: str) -> Callable[..., Any]:
     """``fn`` raising PayloadError (dead-letter at once) for arguments it cannot take,
-    and a :class:`Deferral` for a :class:`Deferred` (wait, no retry used).
+    and a :class:`RequeueAfter` for a :class:`Deferred` (wait, no retry used).
 
     A producer that misspells a keyword would otherwise get a TypeError, which
     Dramatiq retries like any failure although no retry can help.
@@ -105,18 +118,13 @@ def _checked(fn: Callable[..., Any], actor_name: str) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        try:
-            signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            expected = ", ".join(signature.parameters) or "no arguments"
-            raise PayloadError(f"payload does not fit {actor_name}: {exc}; "
-                               f"it takes: {expected}") from None
+        check_fit(signature, actor_name, *args, **kwargs)
         try:
             return fn(*args, **kwargs)
         except Deferred as exc:
             # Waiting for a shared budget is not a failure: DeferringRetries
             # re-enqueues it without using up a retry.
-            raise Deferral.of(exc) from None
+            raise RequeueAfter.of(exc) from None
 
     return checked
 

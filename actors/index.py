@@ -30,9 +30,8 @@ import dramatiq
 from dramatiq.middleware import CurrentMessage
 
 from actors.base import job
-from actors.shared import broker_redis
-from brokers.boot import current_settings
-from pipeline import doclog
+from middleware.runtime import current
+from pipeline import doclog, keys, names
 from pipeline.errors import PayloadError
 from pipeline.index import (
     GOOGLE,
@@ -44,7 +43,7 @@ from pipeline.index import (
     submit_urls,
 )
 from pipeline.index.submit import Engine
-from pipeline.names import ACTOR_INDEX_SUBMIT, QUEUE_INDEX
+from pipeline.names import QUEUE_INDEX
 from pipeline.settings import Settings
 from pipeline.wordpress import Bridge, BridgeConfig
 from pipeline.wordpress.posts import list_posts
@@ -60,13 +59,11 @@ INDEX_OPTIONS: Final[dict[str, Any]] = {"max_retries": 8, "time_limit": 10 * 60_
 _MAX_URLS: Final = 100_000
 #: Message options a fan-out passes on to the message of each endpoint.
 _INHERITED: Final = ("max_retries", "min_backoff", "max_backoff")
-#: The sweep's watermark: the newest site-local ``modified`` it has seen.
-_SWEEP_KEY: Final = "atr:index:sweep:since"
 #: How far back the first sweep looks, with no watermark yet.
 _FIRST_SWEEP: Final = dt.timedelta(days=1)
 
 
-@job(queue=QUEUE_INDEX, **INDEX_OPTIONS)
+@job(queue=QUEUE_INDEX, name=names.ACTOR_INDEX_SUBMIT, **INDEX_OPTIONS)
 def index_submit(urls: list[str], endpoint: str | None = None) -> None:
     """Submit ``urls`` to ``endpoint`` (null: to each configured endpoint, one message each).
 
@@ -76,20 +73,20 @@ def index_submit(urls: list[str], endpoint: str | None = None) -> None:
     if len(checked) > _MAX_URLS:
         raise PayloadError(f"{len(checked)} URLs in one message: at most {_MAX_URLS}; "
                            "split them")
-    settings = current_settings()
+    settings = current().settings
     targets = IndexTargets.from_settings(settings)
     if endpoint is None:
-        names = targets.names or (targets.check(None),)
-        if len(names) > 1:
-            _fan_out(checked, names)
+        endpoints = targets.names or (targets.check(None),)
+        if len(endpoints) > 1:
+            _fan_out(checked, endpoints)
             return
-        endpoint = names[0]
+        endpoint = endpoints[0]
     name = targets.check(endpoint)
     day = dt.datetime.now(settings.zone).date().isoformat()
     client = IndexNowClient(settings.indexnow_timeout_s)
     try:
         engine = _engine(settings, targets, name, client)
-        outcome = submit_urls(checked, engine, SubmissionLedger(broker_redis(), name, day),
+        outcome = submit_urls(checked, engine, SubmissionLedger(current().redis, name, day),
                               owner=_message_id())
     finally:
         client.close()
@@ -98,12 +95,12 @@ def index_submit(urls: list[str], endpoint: str | None = None) -> None:
                 outcome.skipped)
 
 
-@job(queue=QUEUE_INDEX, max_retries=3)
+@job(queue=QUEUE_INDEX, name=names.ACTOR_INDEX_SWEEP, max_retries=3)
 def index_sweep() -> None:
     """Submit the posts published or modified since the last sweep. Payload: ``{}``."""
-    settings = current_settings()
-    client = broker_redis()
-    raw = client.get(_SWEEP_KEY)
+    settings = current().settings
+    client = current().redis
+    raw = client.get(keys.INDEX_SWEEP_SINCE)
     since = dt.datetime.fromisoformat(raw.decode() if isinstance(raw, bytes) else str(raw)) \
         if raw else (dt.datetime.now(settings.zone) - _FIRST_SWEEP).replace(tzinfo=None)
     with Bridge(BridgeConfig.from_settings(settings)) as bridge:
@@ -114,7 +111,7 @@ def index_sweep() -> None:
         request_indexing(links)
     # Advanced only after the URLs are enqueued: a crash in between sweeps them again,
     # and the day's ledger keeps that from submitting anything twice.
-    client.set(_SWEEP_KEY, until.isoformat(timespec="seconds"))
+    client.set(keys.INDEX_SWEEP_SINCE, until.isoformat(timespec="seconds"))
     doclog.emit(doclog.EVENT_INDEX_SWEPT, since=since.isoformat(timespec="seconds"),
                 until=until.isoformat(timespec="seconds"), count=len(links))
     logger.info("index_sweep: %d post(s) changed since %s.", len(links), since.isoformat())
@@ -127,24 +124,24 @@ def request_indexing(urls: list[str]) -> str:
     after an SEO write or a new featured image) can ask for it.
     """
     message: dramatiq.Message[None] = dramatiq.Message(
-        queue_name=QUEUE_INDEX, actor_name=ACTOR_INDEX_SUBMIT, args=(),
+        queue_name=QUEUE_INDEX, actor_name=names.ACTOR_INDEX_SUBMIT, args=(),
         kwargs={"urls": list(urls), "endpoint": None}, options={})
     dramatiq.get_broker().enqueue(message)
     return message.message_id
 
 
-def _fan_out(urls: list[str], names: tuple[str, ...]) -> None:
+def _fan_out(urls: list[str], endpoints: tuple[str, ...]) -> None:
     broker = dramatiq.get_broker()
-    current = CurrentMessage.get_current_message()
+    message = CurrentMessage.get_current_message()
     # The producer's retry choices hold for each endpoint's message too.
-    options = {k: v for k, v in (current.options if current else {}).items()
+    options = {k: v for k, v in (message.options if message else {}).items()
                if k in _INHERITED}
-    for name in names:
+    for endpoint in endpoints:
         broker.enqueue(dramatiq.Message(
-            queue_name=QUEUE_INDEX, actor_name=ACTOR_INDEX_SUBMIT, args=(),
-            kwargs={"urls": urls, "endpoint": name}, options=dict(options)))
-    doclog.emit(doclog.EVENT_INDEX_FANNED_OUT, endpoints=list(names), count=len(urls))
-    logger.info("index_submit: %d URL(s) enqueued for %s.", len(urls), ", ".join(names))
+            queue_name=QUEUE_INDEX, actor_name=names.ACTOR_INDEX_SUBMIT, args=(),
+            kwargs={"urls": urls, "endpoint": endpoint}, options=dict(options)))
+    doclog.emit(doclog.EVENT_INDEX_FANNED_OUT, endpoints=list(endpoints), count=len(urls))
+    logger.info("index_submit: %d URL(s) enqueued for %s.", len(urls), ", ".join(endpoints))
 
 
 def _engine(settings: Settings, targets: IndexTargets, name: str,
@@ -153,7 +150,7 @@ def _engine(settings: Settings, targets: IndexTargets, name: str,
         from pipeline.index.google import GoogleIndexing, GoogleQuota
 
         return GoogleIndexing.from_settings(settings, GoogleQuota(
-            broker_redis(), settings.google_indexing_daily_quota))
+            current().redis, settings.google_indexing_daily_quota))
     assert targets.key is not None  # an IndexNow endpoint is configured only with a key
     return IndexNowEngine(targets.indexnow[name], targets.key, client)
 

@@ -1,4 +1,4 @@
-"""What several actor modules need: payload checks, the broker's Redis, a per-key lock.
+"""What several actor modules need: payload checks and a per-key lock.
 
 The lock is how one post is handled by one message at a time (``fi_pipeline``,
 ``seo_automation``, ``seo_apply``) and how one tag name is created once: a
@@ -13,14 +13,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Final, cast
+from typing import Any, Final
 
-import dramatiq
 import redis
 
 from pipeline.errors import Deferred, PayloadError
 
-__all__ = ["broker_redis", "check_flag", "check_post_id", "redis_lock"]
+__all__ = ["check_flag", "check_post_id", "redis_lock"]
 
 _UNLOCK: Final = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
                   "return redis.call('del', KEYS[1]) else return 0 end")
@@ -41,11 +40,6 @@ def check_flag(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise PayloadError(f"{name} must be true or false, got {value!r}")
     return value
-
-
-def broker_redis() -> redis.Redis:
-    """The broker's Redis client (locks, memos and proposals live beside the queues)."""
-    return cast(redis.Redis, dramatiq.get_broker().client)  # type: ignore[attr-defined]
 
 
 @contextmanager

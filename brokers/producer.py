@@ -16,7 +16,8 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.errors import ActorNotFound
 
-from pipeline.errors import PayloadError, UnknownActorError
+from actors.base import check_fit
+from pipeline.errors import UnknownActorError
 
 __all__ = ["check_payload", "find_actor", "send"]
 
@@ -36,13 +37,7 @@ def find_actor(broker: RedisBroker, name: str) -> dramatiq.Actor[Any, Any]:
 
 def check_payload(actor: dramatiq.Actor[Any, Any], kwargs: Mapping[str, Any]) -> None:
     """Raise PayloadError when ``kwargs`` cannot be bound to the actor's parameters."""
-    signature = inspect.signature(actor.fn)
-    try:
-        signature.bind(**kwargs)
-    except TypeError as exc:
-        expected = ", ".join(signature.parameters) or "no arguments"
-        raise PayloadError(f"payload does not fit {actor.actor_name}: {exc}; "
-                           f"it takes: {expected}") from None
+    check_fit(inspect.signature(actor.fn), actor.actor_name, **kwargs)
 
 
 def send(broker: RedisBroker, actor_name: str, kwargs: Mapping[str, Any], *,

@@ -51,7 +51,7 @@ from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
 from dramatiq.worker import Worker
 
-from middleware.deferral import Deferral
+from middleware.outcome import Outcome, outcome
 from pipeline.groups import WorkerGroup
 from pipeline.settings import Settings, variable_name
 
@@ -277,7 +277,7 @@ class Metrics(Middleware):
                     (time.monotonic() - started) * 1000)
             self._metrics.total.labels(*labels).inc()
             # A deferral (waiting for LLM budget) is not an error.
-            if exception is not None and not isinstance(exception, Deferral):
+            if exception is not None and outcome(message, exception) is not Outcome.DEFERRED:
                 self._metrics.errored.labels(*labels).inc()
 
     def _count(self, which: str, message: dramatiq.Message[Any] | MessageProxy) -> None:

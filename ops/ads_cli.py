@@ -19,21 +19,20 @@ import argparse
 import datetime as dt
 import json
 import sys
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import redis
-
+from ops.common import Exit, redis_down
 from ops.console import render_table
-from pipeline.ads import AdProposal, AdStore, latest_tiers
-from pipeline.ads.policy import AD_MODES
-from pipeline.ga4 import TIERS
-from pipeline.settings import Settings, load_settings, redact_url
+from pipeline import names
+from pipeline.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from pipeline.ads import AdProposal
 
 __all__ = ["add_parsers", "ads_policy_text", "ads_review_text"]
 
-EXIT_OK: Final = 0
-EXIT_MISSING: Final = 1
-EXIT_REDIS: Final = 3
+#: The ad modes, most ads first (as :data:`pipeline.ads.AD_MODES`; kept light to import).
+_MODES: Final = ("on", "reduced", "off")
 
 
 def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,6 +56,8 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _policy(settings: Settings) -> dict[str, Any]:
+    from pipeline.ads import latest_tiers
+
     tiers = latest_tiers(settings.doclog_root)
     today = dt.datetime.now(settings.zone).date()
     snapshot: dict[str, Any] = {"day": None, "age_days": None, "fresh": False}
@@ -77,7 +78,7 @@ def ads_policy_text(settings: Settings) -> str:
     rows = [[tier, info["policy"][tier],
              "capped at reduced below the quality floor" if info["policy"][tier] == "on"
              else "left as it is" if info["policy"][tier] == "unchanged" else ""]
-            for tier in TIERS]
+            for tier in info["policy"]]
     snap = info["snapshot"]
     if snap["day"] is None:
         seen = "no GA4 snapshot yet: monetize changes nothing until ga4_score writes one"
@@ -88,7 +89,7 @@ def ads_policy_text(settings: Settings) -> str:
     return "\n".join([
         render_table(["GA4 TIER", "AD MODE", "NOTE"], rows),
         "",
-        f"modes: {', '.join(AD_MODES)} (written to post meta {info['meta_key']})",
+        f"modes: {', '.join(_MODES)} (written to post meta {info['meta_key']})",
         f"quality floor: fewer than {info['min_words']} words (ATR_ADS_MIN_WORDS), or a "
         f"banned word of ATR_SEO_BANNED_WORDS in the title -> never on",
         f"ATR_ADS_MODE={info['mode']} ("
@@ -104,10 +105,12 @@ def _cmd_policy(args: argparse.Namespace) -> int:
         print(json.dumps(_policy(settings), ensure_ascii=False, indent=2))
     else:
         print(ads_policy_text(settings))
-    return EXIT_OK
+    return Exit.OK
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
+    import redis
+
     settings = load_settings()
     try:
         proposals, missing = _select(settings, args.posts, every=not args.posts)
@@ -120,13 +123,15 @@ def _cmd_review(args: argparse.Namespace) -> int:
         print(_render(proposals) if proposals else "no ad mode proposals waiting for review")
         for post_id in missing:
             print(f"post {post_id}: no proposal", file=sys.stderr)
-    return EXIT_MISSING if missing else EXIT_OK
+    return Exit.PROBLEM if missing else Exit.OK
 
 
 def _cmd_approve(args: argparse.Namespace) -> int:
+    import redis
+
     if bool(args.posts) == bool(args.all):
         print("atr ads approve: give post ids or --all (not both)", file=sys.stderr)
-        return 2
+        return Exit.USAGE
     settings = load_settings()
     try:
         proposals, missing = _select(settings, args.posts, every=args.all)
@@ -139,7 +144,7 @@ def _cmd_approve(args: argparse.Namespace) -> int:
         broker = producer_broker(settings)
         try:
             ids = [p.post_id for p in proposals]
-            message = send(broker, "monetize", {"post_ids": ids, "apply": True,
+            message = send(broker, names.ACTOR_MONETIZE, {"post_ids": ids, "apply": True,
                                                 "force": bool(args.force)})
         finally:
             broker.close()
@@ -150,7 +155,7 @@ def _cmd_approve(args: argparse.Namespace) -> int:
               file=sys.stderr)
     if not proposals and not missing:
         print("no ad mode proposals to approve")
-    return EXIT_MISSING if missing else EXIT_OK
+    return Exit.PROBLEM if missing else Exit.OK
 
 
 def ads_review_text(settings: Settings) -> str:
@@ -161,8 +166,10 @@ def ads_review_text(settings: Settings) -> str:
 
 def _select(settings: Settings, posts: list[int], *,
             every: bool) -> tuple[list[AdProposal], list[int]]:
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5,
-                                  socket_timeout=30)
+    from pipeline import redis_client
+    from pipeline.ads import AdStore
+
+    client = redis_client.connect(settings.redis_url, "cli")
     try:
         store = AdStore(client)
         if every:
@@ -191,7 +198,5 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
-def _redis_down(settings: Settings, exc: redis.RedisError) -> int:
-    print(f"atr ads: Redis at {redact_url(settings.redis_url)} is unreachable ({exc}); the "
-          "proposals live there. Check REDIS_URL and that Redis runs.", file=sys.stderr)
-    return EXIT_REDIS
+def _redis_down(settings: Settings, exc: BaseException) -> int:
+    return redis_down("atr ads", settings, exc, "the proposals")

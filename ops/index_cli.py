@@ -17,16 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Final
 
+from ops.common import Exit
 from pipeline.errors import AtrError
-from pipeline.index import IndexNowKey, IndexTargets, check_key_file, check_urls, site_url
 from pipeline.settings import load_settings
 
 __all__ = ["add_parsers"]
-
-EXIT_OK: Final = 0
-EXIT_MISMATCH: Final = 1
 
 
 def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,6 +41,8 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _cmd_submit(args: argparse.Namespace) -> int:
+    from pipeline.index import IndexTargets, check_urls
+
     urls = check_urls(list(args.urls))
     settings = load_settings()
     targets = IndexTargets.from_settings(settings)
@@ -53,21 +51,23 @@ def _cmd_submit(args: argparse.Namespace) -> int:
         targets.check(None)
     from brokers.boot import producer_broker
     from brokers.producer import send
-    from ops.cli import check_redis
+    from pipeline import names, redis_client
 
-    check_redis(settings)
+    redis_client.check_reachable(settings.redis_url)
     broker = producer_broker(settings)
     try:
-        message = send(broker, "index_submit", {"urls": urls, "endpoint": endpoint})
+        message = send(broker, names.ACTOR_INDEX_SUBMIT, {"urls": urls, "endpoint": endpoint})
     finally:
         broker.close()
     where = endpoint or ", ".join(targets.names)
     print(f"index_submit enqueued for {len(urls)} URL(s) to {where} "
           f"(message_id={message.message_id})")
-    return EXIT_OK
+    return Exit.OK
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from pipeline.index import IndexNowKey, check_key_file, site_url
+
     settings = load_settings()
     if not settings.indexnow_key:
         raise AtrError("ATR_INDEXNOW_KEY is unset: generate a key (python3 -c 'import uuid; "
@@ -80,4 +80,4 @@ def _cmd_check(args: argparse.Namespace) -> int:
     else:
         print(("OK    " if result.ok else "WRONG ") + result.message,
               file=sys.stdout if result.ok else sys.stderr)
-    return EXIT_OK if result.ok else EXIT_MISMATCH
+    return Exit.OK if result.ok else Exit.PROBLEM

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Any, Final, cast
+from typing import Any, cast
 
 import redis
 
+from pipeline import keys
+
 __all__ = ["AdProposal", "AdStore"]
 
-_INDEX: Final = "atr:ads:proposals"
 
 
 @dataclass(frozen=True)
@@ -58,46 +59,39 @@ class AdStore:
 
     def get_proposal(self, post_id: int) -> AdProposal | None:
         """The stored proposal of ``post_id``, or None."""
-        raw = self._client.get(_proposal_key(post_id))
+        raw = self._client.get(keys.ads_proposal(post_id))
         return AdProposal.from_json(json.loads(raw)) if raw else None
 
     def put_proposal(self, proposal: AdProposal, score: float) -> None:
         """Store (or replace) the proposal of its post."""
         with self._client.pipeline() as pipe:
-            pipe.set(_proposal_key(proposal.post_id),
+            pipe.set(keys.ads_proposal(proposal.post_id),
                      json.dumps(proposal.to_json(), ensure_ascii=False))
-            pipe.zadd(_INDEX, {str(proposal.post_id): score})
+            pipe.zadd(keys.ADS_PROPOSALS, {str(proposal.post_id): score})
             pipe.execute()
 
     def delete_proposal(self, post_id: int) -> None:
         """Forget the proposal of ``post_id``."""
         with self._client.pipeline() as pipe:
-            pipe.delete(_proposal_key(post_id))
-            pipe.zrem(_INDEX, str(post_id))
+            pipe.delete(keys.ads_proposal(post_id))
+            pipe.zrem(keys.ADS_PROPOSALS, str(post_id))
             pipe.execute()
 
     def proposals(self) -> list[AdProposal]:
         """Every stored proposal, by post id."""
-        members = cast(list[bytes], self._client.zrange(_INDEX, 0, -1))
+        members = cast(list[bytes], self._client.zrange(keys.ADS_PROPOSALS, 0, -1))
         ids = sorted(int(i) for i in members)
         found = [self.get_proposal(i) for i in ids]
         return [p for p in found if p is not None]
 
     def get_written(self, post_id: int) -> str | None:
         """The mode our last write left on ``post_id``, or None if we never wrote it."""
-        raw = self._client.get(_written_key(post_id))
+        raw = self._client.get(keys.ads_written(post_id))
         if raw is None:
             return None
         return raw.decode() if isinstance(raw, bytes) else str(raw)
 
     def put_written(self, post_id: int, mode: str) -> None:
         """Record the mode our write left on ``post_id``."""
-        self._client.set(_written_key(post_id), mode)
+        self._client.set(keys.ads_written(post_id), mode)
 
-
-def _proposal_key(post_id: int) -> str:
-    return f"atr:ads:proposal:{post_id}"
-
-
-def _written_key(post_id: int) -> str:
-    return f"atr:ads:written:{post_id}"

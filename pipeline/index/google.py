@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 import redis
 import requests
 
+from pipeline import keys
 from pipeline.errors import ConfigError, Deferred
 from pipeline.index.config import GOOGLE
 from pipeline.index.indexnow import IndexNowRejected, IndexNowUnavailable
@@ -62,7 +63,7 @@ class GoogleQuota:
 
     def take(self, now: dt.datetime) -> bool:
         """Count one request against the quota of ``now``'s Pacific day; False when none is left."""
-        key = f"atr:index:google:quota:{quota_day(now)}"
+        key = keys.google_quota(quota_day(now))
         with self._client.pipeline() as pipe:
             pipe.incr(key)
             pipe.expire(key, _QUOTA_TTL_S)
@@ -74,7 +75,7 @@ class GoogleQuota:
 
     def used(self, now: dt.datetime) -> int:
         """Requests counted so far on ``now``'s Pacific day."""
-        value = self._client.get(f"atr:index:google:quota:{quota_day(now)}")
+        value = self._client.get(keys.google_quota(quota_day(now)))
         return int(value) if value is not None else 0
 
 

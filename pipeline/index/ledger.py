@@ -22,6 +22,8 @@ from typing import Final, cast
 
 import redis
 
+from pipeline import keys
+
 __all__ = ["DONE", "SubmissionLedger", "sent_key"]
 
 #: The value of a claim whose request the engine accepted.
@@ -55,8 +57,8 @@ return 0
 
 def sent_key(endpoint: str, day: str, url: str) -> str:
     """The claim of ``url`` at ``endpoint`` (its short name) on ``day`` (YYYY-MM-DD)."""
-    digest = hashlib.sha1(url.encode(), usedforsecurity=False).hexdigest()
-    return f"atr:index:sent:{endpoint}:{day}:{digest}"
+    return keys.index_sent(endpoint, day,
+                           hashlib.sha1(url.encode(), usedforsecurity=False).hexdigest())
 
 
 class SubmissionLedger:
