@@ -56,6 +56,9 @@ def test_index_check_says_whether_the_live_key_file_matches(
     bad = run_atr("index", "check", env={**env, "ATR_INDEXNOW_KEY": "short"}, cwd=tmp_path)
     assert bad.returncode == 2
     assert "ATR_INDEXNOW_KEY=" in assert_one_clear_line(bad.stderr)
+    relative = run_atr("index", "submit", "/not-absolute/", env=env, cwd=tmp_path)
+    assert relative.returncode == 2
+    assert "is not an absolute http(s) URL" in assert_one_clear_line(relative.stderr)
 
 
 def test_two_worker_processes_submit_each_url_once(worker_env: dict[str, str],
