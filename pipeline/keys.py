@@ -32,6 +32,8 @@ key                                    what                               owner 
 ``atr:ads:proposal:<post_id>``         the latest ad-mode proposal (JSON) ``pipeline.ads.store``
 ``atr:ads:proposals``                  post id -> time proposed (zset)    ``pipeline.ads.store``
 ``atr:ads:written:<post_id>``          the ad mode our last write left    ``pipeline.ads.store``
+``atr:pause:<peer>``                   a peer's jobs are paused (hash)    ``actors.peers``
+``atr:pause:<peer>:probe``             one probe of the peer a minute     ``actors.peers``
 =====================================  =================================  ==========================
 
 Dramatiq keeps its own keys under its namespace (``dramatiq:<queue>`` and the
@@ -66,6 +68,8 @@ __all__ = [
     "llm_budget",
     "llm_calls",
     "llm_exhausted",
+    "pause",
+    "pause_probe",
     "ping_reply",
     "schedule_claim",
     "scheduler_heartbeat",
@@ -208,6 +212,15 @@ def ads_proposal(post_id: int) -> str:
 def ads_written(post_id: int) -> str:
     """The ad mode our last write left on a post."""
     return f"{PREFIX}ads:written:{post_id}"
+# --- pause flags ------------------------------------------------------------------
+def pause(peer: str) -> str:
+    """The pause flag of ``peer``'s jobs (hash: reason, since, actor, probed, probe_error)."""
+    return f"{PREFIX}pause:{peer}"
+
+
+def pause_probe(peer: str) -> str:
+    """Held (TTL) while a probe of a paused ``peer`` may not run again."""
+    return f"{PREFIX}pause:{peer}:probe"
 
 
 # --- Dramatiq's own layout (read, never written by us) --------------------------
