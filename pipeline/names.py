@@ -12,6 +12,7 @@ __all__ = [
     "ACTOR_DOCLOG_ROTATE",
     "ACTOR_DOCLOG_ROTATE_WORKER1",
     "ACTOR_FI_PIPELINE",
+    "ACTOR_GA4_SCORE",
     "ACTOR_INDEX_SUBMIT",
     "ACTOR_INDEX_SWEEP",
     "ACTOR_MONETIZE",
@@ -76,3 +77,4 @@ ACTOR_DOCLOG_ROTATE_WORKER1: Final = "doclog_rotate_worker1"
 ACTOR_INDEX_SUBMIT: Final = "index_submit"
 ACTOR_INDEX_SWEEP: Final = "index_sweep"
 ACTOR_MONETIZE: Final = "monetize"
+ACTOR_GA4_SCORE: Final = "ga4_score"

@@ -32,7 +32,8 @@ def queued_ticks(client: redis.Redis, queue: str) -> Counter[str]:
 
 
 #: The other periodic jobs turned off, so these tests see the rotation alone.
-ROTATION_ONLY = {"ATR_SCHEDULE_INDEX_SWEEP": "off", "ATR_SCHEDULE_MONETIZE": "off"}
+ROTATION_ONLY = {"ATR_SCHEDULE_INDEX_SWEEP": "off", "ATR_SCHEDULE_MONETIZE": "off",
+                 "ATR_SCHEDULE_GA4_SCORE": "off"}
 
 
 def test_rotation_is_scheduled_daily_on_each_host_by_default_and_can_be_turned_off() -> None:
@@ -44,6 +45,13 @@ def test_rotation_is_scheduled_daily_on_each_host_by_default_and_can_be_turned_o
         datetime(2026, 11, 27, 3, 30, tzinfo=SEOUL)
     assert scheduled_jobs(Settings.from_env({"REDIS_URL": "redis://h:1/0", **ROTATION_ONLY,
                                              "ATR_SCHEDULE_DOCLOG_ROTATE": "off"})) == ()
+
+
+def test_ga4_scoring_is_scheduled_daily_without_a_payload() -> None:
+    jobs = scheduled_jobs(Settings.from_env({"REDIS_URL": "redis://h:1/0"}))
+    (ga4,) = [j for j in jobs if j.actor == "ga4_score"]
+    assert (ga4.cron, ga4.setting, dict(ga4.kwargs)) == ("0 7 * * *",
+                                                         "ATR_SCHEDULE_GA4_SCORE", {})
 
 
 def test_index_sweep_and_monetize_are_scheduled_by_default() -> None:
@@ -95,12 +103,16 @@ def test_two_scheduler_processes_enqueue_each_tick_once(
 
 
 def test_schedule_lists_next_ticks(worker_env: dict[str, str], tmp_path: Path) -> None:
-    result = run_atr("schedule", "--json", env={**worker_env, **ROTATION_ONLY}, cwd=tmp_path)
+    result = run_atr("schedule", "--json", env={**worker_env, "ATR_SCHEDULE_INDEX_SWEEP": "off",
+                                                 "ATR_SCHEDULE_MONETIZE": "off"}, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     listing = json.loads(result.stdout)
     assert listing["tz"] == "Asia/Seoul"
-    assert [job["job"] for job in listing["jobs"]] == ["doclog_rotate", "doclog_rotate_worker1"]
-    assert all(t.endswith("T03:30:00+09:00") for job in listing["jobs"] for t in job["next"])
+    assert [job["job"] for job in listing["jobs"]] == ["doclog_rotate", "doclog_rotate_worker1",
+                                                       "ga4_score"]
+    assert all(t.endswith("T03:30:00+09:00") for job in listing["jobs"][:2]
+               for t in job["next"])
+    assert all(t.endswith("T07:00:00+09:00") for t in listing["jobs"][2]["next"])
 
 
 def test_invalid_schedule_is_one_line(worker_env: dict[str, str], tmp_path: Path) -> None:

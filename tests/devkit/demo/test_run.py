@@ -35,21 +35,33 @@ def test_demo_starts_its_own_redis_and_routes_every_queue(clean_env: dict[str, s
         assert path.suffix == ".jpg" and path.stat().st_size > 10_000
         assert path.read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
     seo = out[out.index("==> SEO automation (propose mode)"):
-              out.index("==> index_submit")]
+              out.index("==> GA4 scoring on worker2")]
     assert "LLM chain: offline" in seo
     for post_id in range(101, 109):
         assert f"post {post_id}  " in seo
     assert seo.count("by offline (kiwipiepy") == 8
     assert seo.count("meta description") == 8
     assert "8 proposal(s). Approve with: atr seo approve 101 102" in seo
+    ga4 = out[out.index("==> GA4 scoring on worker2"):out.index("==> index_submit")]
+    assert ("worker2 scored 8 posts of 2026-11-01..2026-11-30 in" in ga4
+            and "promote 2, keep 3, refresh 2, prune 0, insufficient-data 1" in ga4), ga4
+    ids = {str(i) for i in range(101, 109)}
+    tiers = [line.split()[1] for line in ga4.splitlines() if line.split()[:1] and
+             line.split()[0] in ids]
+    assert tiers == ["promote", "promote", "keep", "keep", "keep", "refresh", "refresh",
+                     "insufficient-data"], ga4
+    page = Path(ga4.split("monthly report (open it in a browser): ")[1].split()[0])
+    assert page.name == "2026-11.html" and "data:image/png;base64," in page.read_text(
+        encoding="utf-8")
     index = out[out.index("==> index_submit"):out.index("==> monetize")]
     assert "accepted 8 URL(s) in 1 request(s) (status 200)" in index
     assert "the same URLs again: 8 skipped, already submitted today" in index
     ads = out[out.index("==> monetize"):out.index("==> doclog_rotate")]
     assert "insufficient-data  unchanged" in ads
+    # The GA4 step's tiers: 102 and 103 are capped by the word floor of 25.
     assert "capped at reduced: 24 words < ATR_ADS_MIN_WORDS=25" in ads
-    assert "7 proposal(s) from GA4 snapshot" in ads
-    assert "WordPress holds: 101=on, 102=reduced, 103=reduced, 104=off, 105=-" in ads
+    assert "WordPress holds: 101=on, 102=reduced, 103=reduced, 104=on, 105=on, " \
+        "106=reduced, 107=reduced, 108=-" in ads, ads
     rotate = out[out.index("==> doclog_rotate (dry run)"):].splitlines()[1]
     assert rotate.strip().startswith("ok: ")
     evidence = out[out.index("==> the doclog evidence"):out.index("==> stopping")]
