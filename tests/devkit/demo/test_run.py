@@ -60,8 +60,8 @@ def test_demo_starts_its_own_redis_and_routes_every_queue(clean_env: dict[str, s
     assert "insufficient-data  unchanged" in ads
     # The GA4 step's tiers: 102 and 103 are capped by the word floor of 25.
     assert "capped at reduced: 24 words < ATR_ADS_MIN_WORDS=25" in ads
-    assert "WordPress holds: 101=on, 102=reduced, 103=reduced, 104=on, 105=on, " \
-        "106=reduced, 107=reduced, 108=-" in ads, ads
+    assert "WordPress holds: 101=on, 102=reduced, 103=reduced, 104=on, 105=reduced, " \
+        "106=on, 107=reduced, 108=-" in ads, ads
     rotate = out[out.index("==> doclog_rotate (dry run)"):].splitlines()[1]
     assert rotate.strip().startswith("ok: ")
     evidence = out[out.index("==> the doclog evidence"):out.index("==> stopping")]
