@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -22,7 +21,8 @@ from dramatiq.broker import Broker
 from middleware.deferral import Deferral
 from middleware.doclog import DOCLOG_STREAM_OPTION
 from pipeline import doclog, names
-from pipeline.errors import ConfigError, Deferred, PayloadError, PermanentError
+from pipeline.errors import ConfigError, Deferred, PermanentError
+from pipeline.payload import check_call
 
 __all__ = ["ACTOR_DEFAULTS", "atr_actor", "declare_module", "job"]
 
@@ -99,18 +99,14 @@ def _checked(fn: Callable[..., Any], actor_name: str) -> Callable[..., Any]:
     and a :class:`Deferral` for a :class:`Deferred` (wait, no retry used).
 
     A producer that misspells a keyword would otherwise get a TypeError, which
-    Dramatiq retries like any failure although no retry can help.
+    Dramatiq retries like any failure although no retry can help. The check is
+    :func:`pipeline.payload.check_call` (keys and types, no coercion).
     """
-    signature = inspect.signature(fn)
-
     @functools.wraps(fn)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        try:
-            signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            expected = ", ".join(signature.parameters) or "no arguments"
-            raise PayloadError(f"payload does not fit {actor_name}: {exc}; "
-                               f"it takes: {expected}") from None
+        # In a worker, middleware.payload.PayloadGuard made the same check
+        # already; this one covers a direct call of the actor.
+        check_call(fn, actor_name, args, kwargs)
         try:
             return fn(*args, **kwargs)
         except Deferred as exc:

@@ -16,7 +16,8 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.errors import ActorNotFound
 
-from pipeline.errors import PayloadError, UnknownActorError
+from pipeline.errors import UnknownActorError
+from pipeline.payload import check_call
 
 __all__ = ["check_payload", "find_actor", "send"]
 
@@ -35,14 +36,12 @@ def find_actor(broker: RedisBroker, name: str) -> dramatiq.Actor[Any, Any]:
 
 
 def check_payload(actor: dramatiq.Actor[Any, Any], kwargs: Mapping[str, Any]) -> None:
-    """Raise PayloadError when ``kwargs`` cannot be bound to the actor's parameters."""
-    signature = inspect.signature(actor.fn)
-    try:
-        signature.bind(**kwargs)
-    except TypeError as exc:
-        expected = ", ".join(signature.parameters) or "no arguments"
-        raise PayloadError(f"payload does not fit {actor.actor_name}: {exc}; "
-                           f"it takes: {expected}") from None
+    """Raise PayloadError when ``kwargs`` cannot be bound to the actor's parameters.
+
+    Keys only: values (types, ranges) are checked on the worker
+    (``middleware.payload``, then the actor), as for any other producer.
+    """
+    check_call(inspect.unwrap(actor.fn), actor.actor_name, (), kwargs, types=False)
 
 
 def send(broker: RedisBroker, actor_name: str, kwargs: Mapping[str, Any], *,
