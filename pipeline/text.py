@@ -18,10 +18,11 @@ import html
 import re
 import reprlib
 import unicodedata
+from html.parser import HTMLParser
 from typing import Any, Final
 
-__all__ = ["UNSAFE_CHARS", "escape_unsafe", "normalise_tag", "plain_text", "quote_value",
-           "shorten"]
+__all__ = ["UNSAFE_CHARS", "escape_unsafe", "normalise_tag", "plain_text", "post_title",
+           "quote_value", "shorten", "visible_html"]
 
 #: Unicode categories Cc, Cf, Zl and Zp (Unicode 15, Python 3.11), as ranges;
 #: tests/pipeline/test_text_safety.py keeps the list in step with unicodedata.
@@ -42,8 +43,101 @@ def normalise_tag(tag: str) -> str:
 
 
 def plain_text(content: str) -> str:
-    """HTML (as WordPress stores a body) to plain text: tags dropped, entities decoded."""
-    return _SPACE.sub(" ", html.unescape(_HTML_TAG.sub(" ", content))).strip()
+    """HTML (as WordPress stores a body) to the text a reader sees.
+
+    What a reader never sees is dropped first (:func:`visible_html`), then
+    the tags; entities are decoded exactly once (``&amp;amp;`` is ``&amp;``).
+    """
+    return _SPACE.sub(" ", html.unescape(_HTML_TAG.sub(" ", visible_html(content)))).strip()
+
+
+def post_title(raw: str) -> str:
+    """A post's title as a reader sees it: tags dropped, entities decoded once, spaces collapsed.
+
+    WordPress stores a title typed as ``A & B "C"`` as ``A &amp; B &quot;C&quot;``
+    for most users; the LLM, the tags and the thumbnail want the former.
+    """
+    return plain_text(raw)
+
+
+def visible_html(content: str) -> str:
+    """``content`` without what a browser never shows a reader, otherwise unchanged.
+
+    Dropped: ``<script>``, ``<style>``, ``<template>`` and their contents; HTML
+    comments, so Gutenberg's block delimiters (``<!-- wp:paragraph -->``) too;
+    any element with a ``hidden`` attribute, ``aria-hidden="true"`` or an inline
+    style with ``display:none`` / ``visibility:hidden``, with all it contains
+    (the classic place for hidden spam text). Tags, text and entities that are
+    kept come out exactly as they went in: nothing is decoded here.
+    """
+    if "<" not in content:
+        return content
+    parser = _VisibleHtml()
+    parser.feed(content)
+    parser.close()
+    return "".join(parser.out)
+
+
+#: Elements whose content is never shown.
+_NEVER_SHOWN: Final = frozenset({"script", "style", "template"})
+#: Elements that have no end tag (they cannot contain anything to hide).
+_VOID: Final = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
+                          "meta", "source", "track", "wbr"})
+_HIDDEN_STYLE: Final = re.compile(r"(?i)(?:display\s*:\s*none|visibility\s*:\s*hidden)")
+
+
+class _VisibleHtml(HTMLParser):
+    """Copies the input through, except hidden elements (counted by tag name) and comments."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.out: list[str] = []
+        self._hidden_tag: str | None = None  # the element being dropped
+        self._depth = 0  # nesting of that tag name inside itself
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._hidden_tag is not None:
+            if tag == self._hidden_tag:
+                self._depth += 1
+            return
+        if tag not in _VOID and (tag in _NEVER_SHOWN or _hides(attrs)):
+            self._hidden_tag, self._depth = tag, 1
+            return
+        self.out.append(self.get_starttag_text() or "")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._hidden_tag is None and not _hides(attrs):
+            self.out.append(self.get_starttag_text() or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._hidden_tag is not None:
+            if tag == self._hidden_tag:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._hidden_tag = None
+            return
+        self.out.append(f"</{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        if self._hidden_tag is None:
+            self.out.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        if self._hidden_tag is None:
+            self.out.append(f"&{name};")
+
+    def handle_charref(self, name: str) -> None:
+        if self._hidden_tag is None:
+            self.out.append(f"&#{name};")
+
+
+def _hides(attrs: list[tuple[str, str | None]]) -> bool:
+    for name, value in attrs:
+        if name == "hidden" or (name == "aria-hidden" and (value or "").lower() == "true"):
+            return True
+        if name == "style" and value and _HIDDEN_STYLE.search(value):
+            return True
+    return False
 
 
 def escape_unsafe(text: str) -> str:
