@@ -3,10 +3,12 @@
 WordPress stores ``A & B "C"`` as ``A &amp; B &quot;C&quot;``: the entities
 are decoded once (:func:`pipeline.text.post_title`), so the thumbnail shows
 ``&``, not ``&amp;``. ImageMagick draws a character the font has no glyph for
-as a blank (an emoji in a Korean title left a hole and a double space), and
-IM6 draws a whole text in one font, so an emoji font cannot fill in for the
-title font. Such characters are dropped, with the emoji joiners and variation
-selectors that only make sense beside them, and the spaces closed up.
+as a blank (an emoji in a Korean title left a hole and a double space). An
+emoji font cannot fill in: IM6 draws a whole text in one font, and Debian's
+fonts-noto-color-emoji (a CBDT colour bitmap font) drew, measured here with
+Wand, white silhouettes at its one bitmap size (109 px) and nothing at any
+other size. So such characters are dropped, with the emoji joiners and
+variation selectors that only make sense beside them, and the spaces closed up.
 """
 
 from __future__ import annotations
