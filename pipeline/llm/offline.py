@@ -35,7 +35,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Final
 
 from pipeline.errors import ConfigError
-from pipeline.llm.errors import TooLittleText
+from pipeline.llm.errors import InvalidAnswer, TooLittleText
 from pipeline.llm.korean_nouns import Candidate, candidates, pick_tags, title_word
 from pipeline.llm.provider import Completion
 from pipeline.llm.request import AnswerBounds, SeoAnswer, SeoRequest, parse_answer
@@ -80,8 +80,13 @@ class OfflineProvider:
     def complete(self, request: SeoRequest) -> Completion:
         """The SEO fields of ``request``; InvalidAnswer when the post is too short."""
         answer = _answer(request)
-        checked = parse_answer(json.dumps(answer.to_json(), ensure_ascii=False),
-                               provider=self.name)
+        try:
+            checked = parse_answer(json.dumps(answer.to_json(), ensure_ascii=False),
+                                   provider=self.name)
+        except InvalidAnswer as exc:
+            # Nothing here is random: the same post fails the same way every time.
+            exc.deterministic = True
+            raise
         return Completion(checked, usage=None, model=self.model)
 
 
