@@ -9,11 +9,17 @@ exactly as written.
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import redis
+
+from pipeline import log_redaction
+from pipeline.redact import Redactor
 
 _ENQUEUE = ("redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]); "
             "return redis.call('RPUSH', KEYS[2], ARGV[1])")
@@ -36,3 +42,21 @@ def raw_send(client: redis.Redis, queue: str, actor: str, kwargs: Any, *,
     client.eval(_ENQUEUE, 2, f"dramatiq:{queue}.msgs", f"dramatiq:{queue}", redis_id,
                 json.dumps(body, ensure_ascii=False))
     return str(body["message_id"])
+
+
+@contextmanager
+def worker_log_filter() -> Iterator[None]:
+    """The worker's log filter on this process's handlers, as boot puts it on the journal's.
+
+    An in-process worker logs through pytest's handlers, which fail the thread
+    on a record that cannot be formatted, such as Dramatiq's "Message ... was
+    skipped." for a kwargs that is not an object; the filter formats it.
+    """
+    log_redaction.install(Redactor())
+    try:
+        yield
+    finally:
+        for handler in logging.getLogger().handlers:
+            for found in [f for f in handler.filters
+                          if isinstance(f, log_redaction.RedactingFilter)]:
+                handler.removeFilter(found)

@@ -10,7 +10,6 @@ the message in the dead-letter set without a retry, no request to WordPress.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,12 +22,10 @@ from dramatiq.brokers.redis import RedisBroker
 from actors.shared import POST_ID_MAX
 from brokers.boot import producer_broker
 from devkit.wordpress import WordPressStandIn
-from pipeline import log_redaction
 from pipeline.groups import get_group
-from pipeline.redact import Redactor
 from pipeline.settings import Settings
 from tests.helpers import Lines, dead_letters, read_stream, wait_lines, wait_replies
-from tests.raw_producer import raw_send
+from tests.raw_producer import raw_send, worker_log_filter
 
 ROOT = Path(__file__).parents[2]
 FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothicBold.ttf")
@@ -37,16 +34,8 @@ FINAL = ("succeeded", "rejected", "dead")
 
 @pytest.fixture(autouse=True)
 def _log_filter() -> Iterator[None]:
-    """The worker's log filter on the test's handlers, as boot installs it on the journal's.
-
-    Without it, Dramatiq's "Message ... was skipped." for a kwargs that is not
-    an object cannot even be formatted (pytest's handler then fails the thread).
-    """
-    log_redaction.install(Redactor())
-    yield
-    for handler in logging.getLogger().handlers:
-        for found in [f for f in handler.filters if isinstance(f, log_redaction.RedactingFilter)]:
-            handler.removeFilter(found)
+    with worker_log_filter():
+        yield
 
 
 @pytest.fixture
