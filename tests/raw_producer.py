@@ -36,9 +36,9 @@ def envelope(queue: str, actor: str, kwargs: Any, *, args: Any = (),
 
 
 def raw_send(client: redis.Redis, queue: str, actor: str, kwargs: Any, *,
-             args: Any = ()) -> str:
+             args: Any = (), message_id: str | None = None) -> str:
     """Enqueue ``kwargs`` for ``actor`` on ``queue`` the raw way; returns the message_id."""
-    redis_id, body = envelope(queue, actor, kwargs, args=args)
+    redis_id, body = envelope(queue, actor, kwargs, args=args, message_id=message_id)
     client.eval(_ENQUEUE, 2, f"dramatiq:{queue}.msgs", f"dramatiq:{queue}", redis_id,
                 json.dumps(body, ensure_ascii=False))
     return str(body["message_id"])

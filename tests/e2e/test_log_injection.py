@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import redis
@@ -20,6 +21,7 @@ from pipeline.log_redaction import LINE_MAX, VALUE_MAX
 from tests.helpers import read_stream, wait_lines, wait_replies
 from tests.raw_producer import raw_send
 
+ROOT = Path(__file__).parents[2]
 FORGED = "[2000-01-01 00:00:00,000] [PID 1] [MainThread] [dramatiq.MainProcess] [WARNING] FORGED"
 HUGE = "A" * 100_000
 #: The payloads, as (kwargs, what the doclog must give back).
@@ -74,3 +76,23 @@ def test_hostile_keys_and_values_reach_the_logs_only_escaped_and_bounded(
         assert b"\\u202e" in data
         assert max(map(len, data.splitlines(keepends=True))) <= MAX_LINE_BYTES
     assert all(json.loads(json.dumps(ln)) == ln for ln in read_stream(root, "canary"))
+
+
+def test_the_human_doclog_view_shows_hostile_text_only_escaped(
+        worker_env: dict[str, str], redis_client: redis.Redis, tmp_path: Path) -> None:
+    env = {**worker_env, "ATR_WORKER2_PROCESSES": "1", "ATR_WORKER2_THREADS": "1"}
+    root = Path(env["ATR_DOCLOG_ROOT"])
+    # The message id is shown in every row: a producer chooses it.
+    hostile = raw_send(redis_client, "misc", "ping_misc", {"token": "\x1b[2J\u202eevil\x00"},
+                       message_id="\x1b[31m\u202e\x00-forged-id")
+    with GroupProcess("worker2", env, tmp_path / "w2.log", cwd=tmp_path) as worker:
+        wait_lines(root, "canary", lambda ls: any(ln["message_id"] == hostile
+                                                  and ln["event"] == "rejected" for ln in ls))
+        assert worker.stop() == 0
+    shown = subprocess.run([str(ROOT / "bin" / "doclog_today"), "canary"], env=env,
+                           cwd=tmp_path, capture_output=True, text=True, check=False,
+                           timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert "rejected" in shown.stdout
+    assert "\x1b" not in shown.stdout and "\u202e" not in shown.stdout
+    assert "\x00" not in shown.stdout and "\\x1b[31m" in shown.stdout
