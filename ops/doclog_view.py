@@ -123,7 +123,7 @@ def _duration(value: Any) -> str:
 
 def _text(value: Any) -> str:
     # Escaped: a producer's actor name or message id could carry a terminal escape.
-    return "-" if value is None else escape_unsafe(str(value))
+    return "-" if value is None else escape_unsafe(" ".join(str(value).split()))
 
 
 def _value(value: Any) -> str:
