@@ -149,3 +149,41 @@ def test_seo_suggest_text_too_short_for_every_provider_is_rejected_not_retried(
     calls = [ln for ln in read_stream(tmp_path / "logs", "seo_suggest")
              if ln["event"] == "llm.call_failed"]
     assert len(calls) == 1  # asked once: asking again cannot change the answer
+
+
+def test_invalid_seo_suggest_payloads_never_reach_the_llm(
+        redis_url: str, redis_client: redis.Redis, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from devkit.fakes import openai_server
+    from devkit.fakes.openai_server import OpenAIFake
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    root = tmp_path / "logs"
+    bad: list[Any] = [[{"title": "t", "content": "c"}], {"title": "강남역 맛집", "content": "x",
+                                                           "self": 1},
+                      {"title": 7, "content": "x"}, {"title": "t", "content": ["x"]},
+                      {"title": "t", "content": "c", "tags": "맛집"},
+                      {"title": "t", "content": "c", "ref": 101}, {"content": "only"}]
+    with OpenAIFake() as openai:
+        broker = producer_broker(Settings.from_env({
+            "REDIS_URL": redis_url, "ATR_DOCLOG_ROOT": str(root),
+            "ATR_LLM_PROVIDER": "openai", "ATR_LLM_FALLBACK": "",
+            "OPENAI_API_KEY": openai_server.API_KEY, "OPENAI_BASE_URL": openai.base_url}))
+        worker = dramatiq.Worker(broker, queues={"seo"}, worker_threads=2, worker_timeout=100)
+        worker.start()
+        try:
+            ids = [raw_send(redis_client, "seo", "seo_suggest", kwargs) for kwargs in bad]
+            ids += [broker.get_actor("seo_suggest").send_with_options(kwargs=kwargs).message_id
+                    for kwargs in bad]
+            good = raw_send(redis_client, "seo", "seo_suggest",
+                            {"title": "강남역 파스타 맛집 추천",
+                             "content": "<p>강남역 근처 파스타 맛집 세 곳을 소개합니다.</p>"})
+            lines = [final_line(root, "seo_suggest", i) for i in [*ids, good]]
+        finally:
+            worker.stop()
+            broker.close()
+        asked = openai.requests
+    assert [ln["event"] for ln in lines[:-1]] == ["rejected"] * len(ids)
+    assert all(ln["error"].startswith("PayloadError: ") for ln in lines[:-1])
+    assert lines[-1]["event"] == "succeeded"
+    assert len(asked) == 1  # the good one only
