@@ -53,7 +53,9 @@ def render_line(record: Mapping[str, Any], *, redactor: Redactor | None = None,
 def _dump(data: Mapping[str, Any]) -> bytes:
     text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     # Such characters can only be inside JSON strings, where \uXXXX is valid.
-    text = UNSAFE_CHARS.sub(_json_escape, text)
+    # json.dumps escaped those below U+0020 already: an ASCII line can only hold DEL.
+    if not text.isascii() or "\x7f" in text:
+        text = UNSAFE_CHARS.sub(_json_escape, text)
     # Lone surrogates (undecodable bytes) cannot be UTF-8; "?" keeps the line valid.
     return (text + "\n").encode("utf-8", "replace")
 

@@ -63,3 +63,16 @@ def test_a_traceback_is_indented_escaped_and_bounded() -> None:
     long = record("%s", "B" * 100_000)
     RedactingFilter(Redactor()).filter(long)
     assert len(long.getMessage()) <= LINE_MAX + 40
+
+
+def test_the_doclog_writes_unsafe_characters_as_json_escapes_and_reads_them_back() -> None:
+    import json
+
+    from pipeline.doclog.render import render_line
+
+    value = {"k\u2028ey": "a\x7fb\u202ec\x00d\U000e0041 한국어 \u200d"}
+    line = render_line({"kwargs": value})
+    for raw in ("\x7f", "\u202e", "\u2028", "\U000e0041", "\u200d", "\x00"):
+        assert raw.encode() not in line
+    assert b"\\u202e" in line and b"\\udb40\\udc41" in line and "한국어".encode() in line
+    assert json.loads(line)["kwargs"] == value
