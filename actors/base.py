@@ -18,7 +18,7 @@ import dramatiq
 from dramatiq import Actor
 from dramatiq.broker import Broker
 
-from middleware.deferral import Deferral
+from middleware.deferral import RequeueAfter
 from middleware.doclog import DOCLOG_STREAM_OPTION
 from pipeline import doclog, names
 from pipeline.errors import ConfigError, Deferred, PermanentError
@@ -96,7 +96,7 @@ def atr_actor(*, queue: str, broker: Broker, name: str | None = None,
 
 def _checked(fn: Callable[..., Any], actor_name: str) -> Callable[..., Any]:
     """``fn`` raising PayloadError (dead-letter at once) for arguments it cannot take,
-    and a :class:`Deferral` for a :class:`Deferred` (wait, no retry used).
+    and a :class:`RequeueAfter` for a :class:`Deferred` (wait, no retry used).
 
     A producer that misspells a keyword would otherwise get a TypeError, which
     Dramatiq retries like any failure although no retry can help. The check is
@@ -112,7 +112,7 @@ def _checked(fn: Callable[..., Any], actor_name: str) -> Callable[..., Any]:
         except Deferred as exc:
             # Waiting for a shared budget is not a failure: DeferringRetries
             # re-enqueues it without using up a retry.
-            raise Deferral.of(exc) from None
+            raise RequeueAfter.of(exc) from None
 
     return checked
 

@@ -24,6 +24,8 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
 
 from actors.base import atr_actor
+from middleware import outcome
+from pipeline import keys
 from pipeline.errors import PayloadError, TransientError
 from pipeline.text import quote_value
 
@@ -35,7 +37,6 @@ __all__ = [
     "CanaryFailure",
     "canary_name",
     "declare",
-    "reply_key",
 ]
 
 logger = logging.getLogger(__name__)
@@ -63,9 +64,6 @@ def canary_name(queue: str) -> str:
     return f"ping_{queue}"
 
 
-def reply_key(token: str) -> str:
-    """The Redis list a canary pushes its reply to."""
-    return f"atr:ping:{token}"
 
 
 def declare(broker: RedisBroker, queues: Iterable[str], group: str | None) -> None:
@@ -100,7 +98,7 @@ def _answer(group: str | None, token: str, sleep_ms: int, fail_attempts: int) ->
         raise PayloadError(f"fail_attempts must be a whole number from 0 to "
                            f"{_MAX_FAIL_ATTEMPTS}, got {quote_value(fail_attempts, 80)}")
     message = CurrentMessage.get_current_message()
-    attempt = 1 + int(message.options.get("retries", 0)) if message else 1
+    attempt = outcome.attempt(message) if message else 1
     if attempt <= fail_attempts:
         raise CanaryFailure(f"attempt {attempt} fails on request "
                             f"(fail_attempts={fail_attempts})")
@@ -127,6 +125,6 @@ def _answer(group: str | None, token: str, sleep_ms: int, fail_attempts: int) ->
     if token:
         client = cast(RedisBroker, dramatiq.get_broker()).client
         with client.pipeline() as pipe:
-            pipe.rpush(reply_key(token), json.dumps(reply))
-            pipe.expire(reply_key(token), REPLY_TTL_S)
+            pipe.rpush(keys.ping_reply(token), json.dumps(reply))
+            pipe.expire(keys.ping_reply(token), REPLY_TTL_S)
             pipe.execute()

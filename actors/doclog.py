@@ -1,7 +1,7 @@
 """Actors of the ``doclog`` queue (worker2): rotation of this host's doclog.
 
 The doclog is written on the host of each group, so each group rotates its
-own: ``doclog_rotate`` here, ``doclog_rotate_worker1`` in :mod:`actors.high`.
+own: ``doclog_rotate`` here, ``doclog_rotate_worker1`` in :mod:`actors.doclog_worker1`.
 The scheduler enqueues both daily; both run :func:`rotate_here`.
 """
 
@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any, Final
 
 from actors.base import job
-from brokers.boot import current_settings
-from pipeline import doclog
+from middleware.runtime import current
+from pipeline import doclog, names
 from pipeline.errors import PayloadError
 from pipeline.names import QUEUE_DOCLOG
 from pipeline.rotate import rotate
@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 ROTATE_OPTIONS: Final[dict[str, Any]] = {"max_retries": 3, "time_limit": 30 * 60_000}
 
 
-@job(queue=QUEUE_DOCLOG, **ROTATE_OPTIONS)
+@job(queue=QUEUE_DOCLOG, name=names.ACTOR_DOCLOG_ROTATE, **ROTATE_OPTIONS)
 def doclog_rotate(dry_run: bool = False) -> None:
     """Compress finished doclog days and delete those past ``ATR_DOCLOG_ROTATE_DAYS``.
 
@@ -42,7 +42,7 @@ def rotate_here(dry_run: bool) -> None:
     """Rotate the doclog under this process's ATR_DOCLOG_ROOT and report it."""
     if not isinstance(dry_run, bool):
         raise PayloadError(f"dry_run must be true or false, got {quote_value(dry_run, 80)}")
-    settings = current_settings()
+    settings = current().settings
     today = datetime.now(settings.zone).date()
     report = rotate(settings.doclog_root, today, settings.doclog_rotate_days, dry_run=dry_run)
     doclog.emit(doclog.EVENT_DOCLOG_ROTATED, dry_run=dry_run,

@@ -21,8 +21,9 @@ from typing import Any, Final, cast
 import redis
 
 from actors.base import job
-from actors.shared import broker_redis, check_flag, check_post_id, redis_lock
-from brokers.boot import current_settings
+from actors.shared import check_flag, check_post_id, redis_lock
+from middleware.runtime import current
+from pipeline import keys, names
 from pipeline.names import QUEUE_IMAGES, QUEUE_THUMBNAILS
 from pipeline.settings import Settings
 from pipeline.wordpress import Bridge, BridgeConfig, get_post
@@ -53,7 +54,7 @@ IMAGE_OPTIONS: Final[dict[str, Any]] = {"max_retries": 5, "time_limit": _LOCK_TT
                                         "imagemagick_needs": imagemagick_needs}
 
 
-@job(queue=QUEUE_THUMBNAILS, **IMAGE_OPTIONS)
+@job(queue=QUEUE_THUMBNAILS, name=names.ACTOR_THUMBNAIL, **IMAGE_OPTIONS)
 def thumbnail(post_id: int) -> None:
     """Render post ``post_id``'s thumbnail to ``ATR_THUMB_OUT_DIR/<post_id>.<ext>``.
 
@@ -61,7 +62,7 @@ def thumbnail(post_id: int) -> None:
     file is replaced atomically, so a retry rewrites the same file.
     """
     checked = check_post_id(post_id)
-    settings = current_settings()
+    settings = current().settings
     # Imported here: Wand loads ImageMagick, which producers (atr send) never need.
     from pipeline.featured import render_to_file, thumb_spec
 
@@ -72,7 +73,7 @@ def thumbnail(post_id: int) -> None:
     logger.info("thumbnail: post %r rendered to %s.", checked, path)
 
 
-@job(queue=QUEUE_IMAGES, **IMAGE_OPTIONS)
+@job(queue=QUEUE_IMAGES, name=names.ACTOR_FI_PIPELINE, **IMAGE_OPTIONS)
 def fi_pipeline(post_id: int, force: bool = False) -> None:
     """Render, upload (once) and set post ``post_id``'s featured image.
 
@@ -81,19 +82,19 @@ def fi_pipeline(post_id: int, force: bool = False) -> None:
     """
     checked = check_post_id(post_id)
     force = check_flag("force", force)
-    settings = current_settings()
+    settings = current().settings
     # Imported here: Wand loads ImageMagick, which producers (atr send) never need.
     from pipeline.featured import attach_featured_image, thumb_spec
 
     spec = thumb_spec(settings)
     config = BridgeConfig.from_settings(settings)
-    client = broker_redis()
+    client = current().redis
     # Without the lock, two messages for one post (a producer's duplicate, a
     # redelivery while the first still runs) could both miss the lookup and
     # both upload.
     busy = (f"fi_pipeline for post {checked} is already running in another worker; "
             "this message waits for it")
-    with redis_lock(client, f"atr:fi_pipeline:lock:{checked}", _LOCK_TTL_MS, busy=busy,
+    with redis_lock(client, keys.images_lock(checked), _LOCK_TTL_MS, busy=busy,
                     busy_wait_ms=_BUSY_WAIT_MS), Bridge(config) as bridge:
         outcome = attach_featured_image(bridge, checked, spec, force=force,
                                         memo=_RedisMemo(client))
@@ -108,8 +109,8 @@ class _RedisMemo:
         self._client = client
 
     def get(self, slug: str) -> int | None:
-        value = self._client.get(f"atr:fi_pipeline:media:{slug}")
+        value = self._client.get(keys.images_media(slug))
         return int(cast(bytes, value)) if value is not None else None
 
     def put(self, slug: str, media_id: int) -> None:
-        self._client.set(f"atr:fi_pipeline:media:{slug}", media_id, ex=_MEMO_TTL_S)
+        self._client.set(keys.images_media(slug), media_id, ex=_MEMO_TTL_S)

@@ -23,8 +23,8 @@ from typing import Any, Final
 from dramatiq.middleware import CurrentMessage
 
 from actors.base import job
-from actors.shared import broker_redis
-from brokers.boot import current_settings
+from middleware.runtime import current
+from pipeline import names
 from pipeline.errors import PayloadError
 from pipeline.llm.chain import LlmChain
 from pipeline.llm.config import build_chain
@@ -53,8 +53,8 @@ def llm_chain() -> LlmChain:
     A worker process has one of each; keying by both keeps brokers with
     other settings in the same process (tests, benches) apart.
     """
-    settings = current_settings()
-    client = broker_redis()
+    settings = current().settings
+    client = current().redis
     key = (settings, id(client))
     with _chain_lock:
         chain = _chains.get(key)
@@ -63,7 +63,7 @@ def llm_chain() -> LlmChain:
         return chain
 
 
-@job(queue=QUEUE_SEO, **LLM_OPTIONS)
+@job(queue=QUEUE_SEO, name=names.ACTOR_SEO_SUGGEST, **LLM_OPTIONS)
 def seo_suggest(title: str, content: str, tags: list[str] | None = None,
                 ref: str | None = None) -> None:
     """Ask the LLM chain for SEO fields of a text; the answer goes to the doclog.

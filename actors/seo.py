@@ -32,8 +32,9 @@ from dramatiq.middleware import CurrentMessage
 
 from actors.base import job
 from actors.llm import LLM_OPTIONS, llm_chain
-from actors.shared import broker_redis, check_flag, check_post_id, redis_lock
-from brokers.boot import current_settings
+from actors.shared import check_flag, check_post_id, redis_lock
+from middleware.runtime import current
+from pipeline import keys, names
 from pipeline.names import QUEUE_SEO
 from pipeline.seo.automation import Applied, apply_proposal, automate_seo
 from pipeline.seo.quality import QualityGuide
@@ -52,7 +53,7 @@ _TAG_LOCK_MS: Final = 30_000
 _BUSY_WAIT_MS: Final = 5_000
 
 
-@job(queue=QUEUE_SEO, **LLM_OPTIONS)
+@job(queue=QUEUE_SEO, name=names.ACTOR_SEO_AUTOMATION, **LLM_OPTIONS)
 def seo_automation(post_id: int, force: bool = False) -> None:
     """Propose (or, in apply mode, write) SEO tags and meta for post ``post_id``.
 
@@ -60,8 +61,8 @@ def seo_automation(post_id: int, force: bool = False) -> None:
     values a person edited.
     """
     checked, force = check_post_id(post_id), check_flag("force", force)
-    settings = current_settings()
-    client = broker_redis()
+    settings = current().settings
+    client = current().redis
     with _post_lock(client, checked), \
             Bridge(BridgeConfig.from_settings(settings)) as bridge:
         outcome = automate_seo(bridge, checked, llm_chain(), QualityGuide.from_settings(settings),
@@ -74,7 +75,7 @@ def seo_automation(post_id: int, force: bool = False) -> None:
         _log_applied(checked, outcome.applied)
 
 
-@job(queue=QUEUE_SEO, max_retries=5)
+@job(queue=QUEUE_SEO, name=names.ACTOR_SEO_APPLY, max_retries=5)
 def seo_apply(post_id: int, force: bool = False) -> None:
     """Write the stored proposal of post ``post_id`` (``atr seo approve`` sends this).
 
@@ -82,8 +83,8 @@ def seo_apply(post_id: int, force: bool = False) -> None:
     no proposal (run ``seo_automation`` first).
     """
     checked, force = check_post_id(post_id), check_flag("force", force)
-    settings = current_settings()
-    client = broker_redis()
+    settings = current().settings
+    client = current().redis
     with _post_lock(client, checked), \
             Bridge(BridgeConfig.from_settings(settings)) as bridge:
         applied = apply_proposal(bridge, checked, store=SeoStore(client),
@@ -96,7 +97,7 @@ def _tag_lock(client: redis.Redis) -> TagLock:
     """One short Redis lock per normalised tag name, waited for in the thread."""
     def lock(name: str) -> AbstractContextManager[None]:
         # A tag create takes one request: wait for it in the thread, not a deferral.
-        return redis_lock(client, f"atr:seo:lock:tag:{name}", _TAG_LOCK_MS,
+        return redis_lock(client, keys.seo_tag_lock(name), _TAG_LOCK_MS,
                           busy=f"tag {name!r} is being created by another message for "
                                f"over {_TAG_LOCK_MS // 1000} s", busy_wait_ms=_BUSY_WAIT_MS,
                           wait_s=_TAG_LOCK_MS / 1000)
@@ -105,7 +106,7 @@ def _tag_lock(client: redis.Redis) -> TagLock:
 
 def _post_lock(client: redis.Redis, post_id: int) -> AbstractContextManager[None]:
     """One message per post: another one for the same post is deferred, not failed."""
-    return redis_lock(client, f"atr:seo:lock:post:{post_id}", _POST_LOCK_MS,
+    return redis_lock(client, keys.seo_post_lock(post_id), _POST_LOCK_MS,
                       busy=f"post {post_id} is being handled by another message",
                       busy_wait_ms=_BUSY_WAIT_MS)
 

@@ -1,4 +1,4 @@
-"""What several actor modules need: payload checks, the broker's Redis, a per-key lock.
+"""What several actor modules need: payload checks and a per-key lock.
 
 The lock is how one post is handled by one message at a time (``fi_pipeline``,
 ``seo_automation``, ``seo_apply``) and how one tag name is created once: a
@@ -13,15 +13,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Final, cast
+from typing import Any, Final
 
-import dramatiq
 import redis
 
 from pipeline.errors import Deferred, PayloadError
 from pipeline.text import quote_value
 
-__all__ = ["POST_ID_MAX", "broker_redis", "check_flag", "check_post_id", "redis_lock"]
+__all__ = ["POST_ID_MAX", "check_flag", "check_post_id", "redis_lock"]
 
 #: Largest post id: WordPress stores ids as BIGINT UNSIGNED, but PHP's int
 #: (what WordPress reads them into) is signed 64-bit.
@@ -47,11 +46,6 @@ def check_flag(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise PayloadError(f"{name} must be true or false, got {quote_value(value, 60)}")
     return value
-
-
-def broker_redis() -> redis.Redis:
-    """The broker's Redis client (locks, memos and proposals live beside the queues)."""
-    return cast(redis.Redis, dramatiq.get_broker().client)  # type: ignore[attr-defined]
 
 
 @contextmanager

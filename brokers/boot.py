@@ -15,25 +15,16 @@ from dramatiq.brokers.redis import RedisBroker
 from actors import canary
 from actors.base import declare_module
 from brokers.broker import build_broker
+from middleware import runtime
 from pipeline import log_redaction
-from pipeline.errors import AtrError, ConfigError
+from pipeline.errors import AtrError
 from pipeline.groups import GROUPS, WorkerGroup, get_group
 from pipeline.redact import Redactor
 from pipeline.settings import Settings, load_settings
 
-__all__ = [
-    "boot_group",
-    "current_group",
-    "current_settings",
-    "declare_group_actors",
-    "producer_broker",
-]
+__all__ = ["boot_group", "declare_group_actors", "producer_broker"]
 
 logger = logging.getLogger(__name__)
-
-_current_group: WorkerGroup | None = None
-_current_settings: Settings | None = None
-
 
 def boot_group(name: str) -> RedisBroker:
     """Build the broker of worker group ``name`` and declare exactly its actors.
@@ -42,7 +33,6 @@ def boot_group(name: str) -> RedisBroker:
     process. A configuration error ends the process with one line and exit code 2
     (the dramatiq master then stops the group; systemd restarts it).
     """
-    global _current_group, _current_settings
     try:
         settings = load_settings()
         group = get_group(name)
@@ -54,8 +44,7 @@ def boot_group(name: str) -> RedisBroker:
     # messages with their arguments and exception text.
     log_redaction.install(Redactor(settings.secrets()))
     dramatiq.set_broker(broker)
-    _current_group = group
-    _current_settings = settings
+    runtime.install(runtime.of_broker(broker))
     declare_group_actors(broker, group, worker=True)
     return broker
 
@@ -63,13 +52,13 @@ def boot_group(name: str) -> RedisBroker:
 def producer_broker(settings: Settings) -> RedisBroker:
     """A broker that knows every group's actors, for enqueueing by name (``atr send``).
 
-    Its settings become :func:`current_settings`, so an in-process worker on
-    this broker (tests, benches) runs the actors with them.
+    Its runtime becomes the process's (:mod:`middleware.runtime`), so an
+    in-process worker on this broker (tests, benches) runs the actors with
+    its settings.
     """
-    global _current_settings
-    _current_settings = settings
     broker = build_broker(settings)
     dramatiq.set_broker(broker)
+    runtime.install(runtime.of_broker(broker))
     for group in GROUPS.values():
         declare_group_actors(broker, group, worker=False)
     return broker
@@ -84,15 +73,3 @@ def declare_group_actors(broker: RedisBroker, group: WorkerGroup, *, worker: boo
     canary.declare(broker, group.queue_names, group.name if worker else None)
     for module in group.actor_modules:
         declare_module(broker, module)
-
-
-def current_settings() -> Settings:
-    """The settings this process was booted with; actors read their configuration here."""
-    if _current_settings is None:
-        raise ConfigError("no settings: the process was not booted through brokers.boot")
-    return _current_settings
-
-
-def current_group() -> WorkerGroup | None:
-    """The group this process was booted as, or None in a producer."""
-    return _current_group

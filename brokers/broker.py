@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import (
     AgeLimit,
@@ -21,8 +20,10 @@ from middleware.imagemagick import ImageMagickPolicy
 from middleware.metrics import metrics_middleware
 from middleware.payload import PayloadGuard
 from middleware.permanent import PermanentFailures
+from middleware.runtime import BindRuntime, Runtime
 from middleware.sentry import Sentry
 from middleware.systemd_notify import SystemdNotify
+from pipeline import redis_client
 from pipeline.doclog import DoclogWriter
 from pipeline.groups import WorkerGroup
 from pipeline.redact import Redactor
@@ -35,9 +36,6 @@ DEFAULT_MAX_RETRIES = 5
 #: Back-off between retries, in milliseconds: 15 s doubling up to 30 min.
 _MIN_BACKOFF_MS = 15_000
 _MAX_BACKOFF_MS = 30 * 60_000
-#: Redis socket timeouts, in seconds: an unreachable host fails fast instead of hanging.
-_CONNECT_TIMEOUT_S = 5.0
-_SOCKET_TIMEOUT_S = 30.0
 
 
 def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisBroker:
@@ -109,14 +107,11 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
         metrics = metrics_middleware(settings, group, process_environ())
         if metrics is not None:
             middleware.append(metrics)
-    client = redis.Redis.from_url(
-        settings.redis_url,
-        socket_connect_timeout=_CONNECT_TIMEOUT_S,
-        socket_timeout=_SOCKET_TIMEOUT_S,
-        socket_keepalive=True,
-        health_check_interval=30,
-        client_name=f"atr-{group.name if group else 'producer'}",
-    )
+    client = redis_client.connect(settings.redis_url, "broker",
+                                  name=f"atr-{group.name if group else 'producer'}")
+    # What the actors read (middleware.runtime), bound per message so that each
+    # broker in a process hands its own settings and client to its messages.
+    middleware.append(BindRuntime(Runtime(settings, group, client)))
     # RedisBroker.__init__ is unannotated in dramatiq 2.2.
     return RedisBroker(client=client, middleware=middleware)  # type: ignore[no-untyped-call]
 

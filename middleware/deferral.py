@@ -2,16 +2,16 @@
 
 An LLM actor whose call finds no budget in the shared limiter (or a provider
 cooling down after a 429) raises :class:`pipeline.errors.Deferred`; the actor
-wrapper (``actors.base``) turns it into :class:`Deferral`. Dramatiq's own
+wrapper (``actors.base``) turns it into :class:`RequeueAfter`. Dramatiq's own
 ``Retries`` would count that as a failed attempt and, after ``max_retries``,
 dead-letter a message that never failed; its ``RateLimitExceeded`` does the
-same. :class:`DeferringRetries` replaces ``Retries`` in the stack: a Deferral
+same. :class:`DeferringRetries` replaces ``Retries`` in the stack: a RequeueAfter
 is re-enqueued on the delay queue after ``delay_ms`` (plus a little jitter so
 deferred messages do not come back as one herd) with its retry count
 untouched, and ``options["deferrals"]`` counting the waits. No worker thread
 sleeps. Everything else is Dramatiq's Retries, unchanged.
 
-``Deferral`` subclasses ``dramatiq.Retry``, so the worker does not log it as
+``RequeueAfter`` subclasses ``dramatiq.Retry``, so the worker does not log it as
 an unhandled error; Doclog writes it as ``deferred`` with ``delay_ms``.
 """
 
@@ -27,7 +27,7 @@ from dramatiq.middleware import Retries
 
 from pipeline.errors import Deferred
 
-__all__ = ["DEFERRALS_OPTION", "Deferral", "DeferringRetries"]
+__all__ = ["DEFERRALS_OPTION", "DeferringRetries", "RequeueAfter"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +38,12 @@ _JITTER: Final = 0.1
 _JITTER_MAX_MS: Final = 1000
 
 
-class Deferral(dramatiq.Retry):
-    """Raised (by the actor wrapper) for a message that must wait ``delay_ms``; not a failure."""
+class RequeueAfter(dramatiq.Retry):
+    """Raised (by the actor wrapper) for a message that must wait ``delay_ms``; not a failure.
+
+    The domain's :class:`pipeline.errors.Deferred` says what happened to the
+    job; this is the Dramatiq signal that carries it out: re-enqueue after the delay.
+    """
 
     def __init__(self, reason: str, delay_ms: int) -> None:
         super().__init__(f"{reason}; waiting {delay_ms} ms", delay=delay_ms)
@@ -47,19 +51,19 @@ class Deferral(dramatiq.Retry):
         self.delay_ms = delay_ms
 
     @classmethod
-    def of(cls, deferred: Deferred) -> Deferral:
-        """The Deferral for a pipeline :class:`Deferred`, jitter added to its delay."""
+    def of(cls, deferred: Deferred) -> RequeueAfter:
+        """The re-enqueue a pipeline :class:`Deferred` asks for, jitter added to its delay."""
         jitter = min(_JITTER_MAX_MS, int(deferred.delay_ms * _JITTER))
         return cls(deferred.reason, deferred.delay_ms + random.randint(0, max(0, jitter)))
 
 
 class DeferringRetries(Retries):
-    """Dramatiq's Retries, except that a :class:`Deferral` waits without counting a retry."""
+    """Dramatiq's Retries, except that a :class:`RequeueAfter` waits without counting a retry."""
 
     def after_process_message(self, broker: dramatiq.Broker, message: MessageProxy, *,
                               result: Any = None,
                               exception: BaseException | None = None) -> None:
-        if not isinstance(exception, Deferral):
+        if not isinstance(exception, RequeueAfter):
             # Retries.after_process_message is unannotated in dramatiq 2.2.
             super().after_process_message(  # type: ignore[no-untyped-call]
                 broker, message, result=result, exception=exception)

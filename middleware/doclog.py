@@ -16,7 +16,7 @@ that a later middleware skips, and its duration covers the whole stack.
 
 The stream of an actor is its ``doclog_stream`` option, by default its name.
 Lines lost to I/O errors (:attr:`DoclogWriter.errors`) are added to the Redis
-counter :func:`write_errors_key` (``atr:doclog:write_errors:<group>``, or
+counter :func:`pipeline.keys.write_errors` (``atr:doclog:write_errors:<group>``, or
 ``...:producer``), which ``atr health`` reads; it is never reset.
 """
 
@@ -35,13 +35,13 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
 
-from middleware.deferral import DEFERRALS_OPTION, Deferral
+from middleware.deferral import DEFERRALS_OPTION, RequeueAfter
+from middleware.outcome import FINAL_FAILURES, Outcome, attempt, outcome
 from middleware.payload import rejection_of
-from pipeline import doclog
+from pipeline import doclog, keys
 from pipeline.doclog import DoclogWriter, MessageScope
-from pipeline.errors import PermanentError
 
-__all__ = ["DOCLOG_STREAM_OPTION", "Doclog", "write_errors_key"]
+__all__ = ["DOCLOG_STREAM_OPTION", "Doclog"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +50,6 @@ DOCLOG_STREAM_OPTION: Final = "doclog_stream"
 _NOT_A_STREAM_CHAR: Final = re.compile(r"[^a-z0-9_]")
 
 
-def write_errors_key(group: str | None) -> str:
-    """The Redis counter of doclog lines lost by ``group`` (None: a producer process)."""
-    return f"atr:doclog:write_errors:{group or 'producer'}"
 
 
 class Doclog(Middleware):
@@ -89,26 +86,21 @@ class Doclog(Middleware):
                               result: Any = None,
                               exception: BaseException | None = None) -> None:
         try:
-            if isinstance(exception, Deferral):
-                self._finish(broker, message, doclog.EVENT_DEFERRED,
+            ended = outcome(message, exception)
+            if isinstance(exception, RequeueAfter):
+                self._finish(broker, message, ended,
                              extra={"delay_ms": exception.delay_ms, "reason": exception.reason,
                                     DEFERRALS_OPTION: message.options.get(DEFERRALS_OPTION)})
                 return
-            if exception is None:
+            if exception is not None:
+                error: str | None = doclog.error_text(exception)
+            elif ended is Outcome.DEAD:
                 # Failed without an exception: a middleware failed it before
                 # the actor could run; it goes to the dead-letter queue.
-                event = doclog.EVENT_DEAD if message.failed else doclog.EVENT_SUCCEEDED
-                error = "failed by a middleware before the actor ran" if message.failed \
-                    else None
+                error = "failed by a middleware before the actor ran"
             else:
-                error = doclog.error_text(exception)
-                if not message.failed:
-                    event = doclog.EVENT_FAILED
-                elif isinstance(exception, PermanentError):
-                    event = doclog.EVENT_REJECTED
-                else:
-                    event = doclog.EVENT_DEAD
-            self._finish(broker, message, event, error=error)
+                error = None
+            self._finish(broker, message, ended, error=error)
         except Exception:
             logger.exception("Doclog could not record the end of message %r; "
                              "the job's outcome is unaffected.", message.message_id)
@@ -120,11 +112,10 @@ class Doclog(Middleware):
             rejected = rejection_of(message)
             if rejected is not None:
                 # PayloadGuard: a payload that can never fit, dead-lettered at once.
-                self._finish(broker, message, doclog.EVENT_REJECTED,
+                self._finish(broker, message, Outcome.REJECTED,
                              error=doclog.error_text(rejected))
                 return
-            self._finish(broker, message, doclog.EVENT_SKIPPED,
-                         dead_letter=bool(message.failed))
+            self._finish(broker, message, Outcome.SKIPPED, dead_letter=bool(message.failed))
         except Exception:
             logger.exception("Doclog could not record that message %r was skipped.",
                              message.message_id)
@@ -144,6 +135,7 @@ class Doclog(Middleware):
     def _finish(self, broker: dramatiq.Broker, message: MessageProxy, event: str, *,
                 error: str | None = None, dead_letter: bool | None = None,
                 extra: dict[str, Any] | None = None) -> None:
+        event = str(event)  # a plain str in the record, not the Outcome member
         scope = doclog.current_scope()
         record: dict[str, Any]
         if scope is not None and scope.fields["message_id"] == message.message_id:
@@ -159,14 +151,14 @@ class Doclog(Middleware):
             record["dead_letter"] = dead_letter
         if extra:
             record.update(extra)
-        if event in (doclog.EVENT_DEAD, doclog.EVENT_REJECTED):
+        if event in FINAL_FAILURES:
             record.update(_payload(message))  # the final line says what was given up
         self.writer.write(stream, record)
 
     def _fields(self, message: MessageProxy) -> dict[str, Any]:
         return {"message_id": message.message_id, "actor": message.actor_name,
                 "queue": q_name(message.queue_name), "group": self.group,
-                "attempt": 1 + int(message.options.get("retries", 0))}
+                "attempt": attempt(message)}
 
     def _stream(self, broker: dramatiq.Broker, message: MessageProxy) -> str:
         actor = broker.actors.get(message.actor_name)
@@ -185,7 +177,7 @@ class Doclog(Middleware):
             if delta <= 0 or not isinstance(broker, RedisBroker):
                 return
             self._published += delta
-        key = write_errors_key(self.group)
+        key = keys.write_errors(self.group)
         try:
             broker.client.incrby(key, delta)
         except redis.RedisError as exc:

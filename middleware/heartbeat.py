@@ -32,27 +32,19 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware
 
-__all__ = ["INTERVAL_S", "KEY_PREFIX", "TTL_S", "Heartbeat", "heartbeat_key",
-           "heartbeat_pattern"]
+from middleware.liveness import dead_threads
+from pipeline import keys
+
+__all__ = ["INTERVAL_S", "TTL_S", "Heartbeat"]
 
 logger = logging.getLogger(__name__)
 
-#: Prefix of every worker heartbeat key.
-KEY_PREFIX: Final = "atr:heartbeat"
 #: Lifetime of a heartbeat key, in seconds: a killed process counts as dead after this.
 TTL_S: Final = 60.0
 #: How often a live worker refreshes its key, in seconds (4 chances per TTL).
 INTERVAL_S: Final = 15.0
 
 
-def heartbeat_key(group: str, host: str, pid: int) -> str:
-    """The key a worker process of ``group`` on ``host`` keeps alive."""
-    return f"{KEY_PREFIX}:{group}:{host}:{pid}"
-
-
-def heartbeat_pattern(group: str) -> str:
-    """A ``SCAN MATCH`` pattern for every heartbeat key of ``group``."""
-    return f"{KEY_PREFIX}:{group}:*"
 
 
 @dataclass
@@ -85,7 +77,7 @@ class Heartbeat(Middleware):
             return
         # Boundary: a heartbeat problem must never stop a worker from booting.
         try:
-            key = heartbeat_key(self.group, socket.gethostname(), os.getpid())
+            key = keys.heartbeat(self.group, socket.gethostname(), os.getpid())
             stop = threading.Event()
             thread = threading.Thread(target=self._run, args=(broker.client, key, worker, stop),
                                       name=f"atr-heartbeat-{self.group}", daemon=True)
@@ -111,7 +103,7 @@ class Heartbeat(Middleware):
              stop: threading.Event) -> None:
         ttl_ms = max(1, int(self.ttl_s * 1000))
         while not stop.is_set():
-            if _threads_alive(worker):
+            if not dead_threads(worker):
                 value = json.dumps({"pid": os.getpid(), "threads": len(worker.workers),
                                     "beat_at": time.time()})
                 _guarded(partial(client.set, key, value, px=ttl_ms), key, "refresh")
@@ -121,10 +113,6 @@ class Heartbeat(Middleware):
             stop.wait(self.interval_s)
 
 
-def _threads_alive(worker: dramatiq.Worker) -> bool:
-    consumers = list(worker.consumers.values())
-    threads = [*consumers, *worker.workers]
-    return bool(consumers) and all(t.is_alive() for t in threads)
 
 
 def _guarded(call: Callable[[], object], key: str, action: str) -> None:

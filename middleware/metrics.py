@@ -51,7 +51,8 @@ from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
 from dramatiq.worker import Worker
 
-from middleware.deferral import Deferral
+from middleware.outcome import Outcome, outcome
+from middleware.payload import rejection_of
 from pipeline.groups import WorkerGroup
 from pipeline.settings import Settings, variable_name
 
@@ -262,8 +263,9 @@ class Metrics(Middleware):
         self._finish(message, exception)
 
     def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
-        # A skipped message (AgeLimit, PermanentFailures) was handled all the same.
-        self._finish(message, None)
+        # A skipped message (AgeLimit, PermanentFailures) was handled all the same;
+        # a payload PayloadGuard refused counts as an error, as a rejection does.
+        self._finish(message, rejection_of(message))
 
     def _finish(self, message: MessageProxy, exception: BaseException | None) -> None:
         if self._metrics is None:
@@ -277,7 +279,7 @@ class Metrics(Middleware):
                     (time.monotonic() - started) * 1000)
             self._metrics.total.labels(*labels).inc()
             # A deferral (waiting for LLM budget) is not an error.
-            if exception is not None and not isinstance(exception, Deferral):
+            if exception is not None and outcome(message, exception) is not Outcome.DEFERRED:
                 self._metrics.errored.labels(*labels).inc()
 
     def _count(self, which: str, message: dramatiq.Message[Any] | MessageProxy) -> None:

@@ -24,9 +24,10 @@ from prometheus_client import values as prometheus_values
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
-from ops.health import collect
+from pipeline import redis_client
 from pipeline.groups import WorkerGroup
 from pipeline.health import Thresholds
+from pipeline.health_probe import observe
 from pipeline.settings import Settings
 
 __all__ = ["Exporter", "MessageMetrics", "QueueGauges", "ensure_multiprocess",
@@ -39,8 +40,6 @@ _LABELS: Final = ("queue_name", "actor_name")
 #: so that dashboards built for its metrics read ours unchanged.
 _DURATION_BUCKETS_MS: Final = (5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500,
                                10000, 30000, 60000, 600000, 900000, float("inf"))
-#: Redis socket timeouts of the queue gauges, in seconds: a scrape must not hang.
-_REDIS_TIMEOUT_S: Final = 5.0
 
 
 def ensure_multiprocess() -> None:
@@ -89,28 +88,25 @@ class MessageMetrics:
 class QueueGauges:
     """``atr_queue_*`` gauges of one group's queues, read from Redis on every scrape.
 
-    The reads are :func:`ops.health.collect`'s (the same keys and head-message
-    script as ``atr health``). That call also refreshes ``atr health``'s
-    bookkeeping (backlog streak start, doclog error snapshot); those updates
-    converge whoever makes them, which is why any host's cron may run the
-    check, so a scrape is just one more check.
+    The reads are :func:`pipeline.health_probe.observe`'s (the same keys and
+    head-message script as ``atr health``), and only reads: a scrape never
+    touches ``atr health``'s bookkeeping (backlog streak start, doclog error
+    snapshot), so how often Prometheus scrapes cannot change its answer.
     """
 
     def __init__(self, settings: Settings, group: WorkerGroup) -> None:
         self.settings = settings
         self.group = group
         self._thresholds = Thresholds.from_settings(settings)
-        self._client = redis.Redis.from_url(
-            settings.redis_url, socket_connect_timeout=_REDIS_TIMEOUT_S,
-            socket_timeout=_REDIS_TIMEOUT_S, decode_responses=True,
-            client_name=f"atr-{group.name}-metrics")
+        self._client = redis_client.connect(settings.redis_url, "probe", decode=True,
+                                            name=f"atr-{group.name}-metrics")
         self._failing = False
         self._lock = threading.Lock()
 
     def collect(self) -> Iterable[Metric]:
         """The gauges now; none when Redis cannot be read (the scrape still succeeds)."""
         try:
-            observations = collect(self._client, self.settings, [self.group],
+            observations = observe(self._client, self.settings, [self.group],
                                    self._thresholds, time.time())
         except redis.RedisError as exc:
             self._note_failure(exc)

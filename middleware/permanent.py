@@ -17,8 +17,8 @@ import dramatiq
 from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 
+from middleware.outcome import rejects
 from middleware.payload import rejection_of
-from pipeline.errors import PermanentError
 
 __all__ = ["PermanentFailures"]
 
@@ -30,7 +30,7 @@ class PermanentFailures(Middleware):
 
     def after_process_message(self, broker: dramatiq.Broker, message: MessageProxy, *,
                               result: Any = None, exception: BaseException | None = None) -> None:
-        if isinstance(exception, PermanentError):
+        if rejects(exception):
             logger.warning("Message %r of %s goes to the dead-letter queue without retry: "
                            "%s: %s", message.message_id, message.actor_name,
                            type(exception).__name__, exception)

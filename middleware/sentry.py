@@ -44,8 +44,8 @@ from dramatiq.middleware import Middleware
 from sentry_sdk.integrations.dramatiq import DramatiqIntegration
 from sentry_sdk.integrations.logging import LoggingIntegration
 
+from middleware.outcome import FINAL_FAILURES, Outcome, attempt, outcome
 from middleware.payload import rejection_of
-from pipeline.errors import PermanentError
 from pipeline.redact import Redactor
 
 if TYPE_CHECKING:
@@ -56,9 +56,9 @@ __all__ = ["FLUSH_TIMEOUT_S", "KIND_DEAD", "KIND_REJECTED", "Sentry"]
 logger = logging.getLogger(__name__)
 
 #: Tag ``kind`` of a message that died (retries exhausted, or failed by a middleware).
-KIND_DEAD: Final = "dead"
+KIND_DEAD: Final = Outcome.DEAD.value
 #: Tag ``kind`` of a message rejected at once by a :class:`PermanentError`.
-KIND_REJECTED: Final = "rejected"
+KIND_REJECTED: Final = Outcome.REJECTED.value
 #: How long a stopping worker waits for queued events to reach Sentry, in seconds.
 #: Shorter than the worker shutdown timeout, so a dead Sentry never delays a stop much.
 FLUSH_TIMEOUT_S: Final = 2.0
@@ -109,7 +109,7 @@ class Sentry(Middleware):
         if not self.enabled:
             return
         with self._lock:
-            self._attempts[message.message_id] = 1 + int(message.options.get("retries", 0))
+            self._attempts[message.message_id] = attempt(message)
         # Breadcrumbs live in the worker thread's isolation scope; without this
         # an event would carry the log lines of the thread's previous messages.
         try:
@@ -124,13 +124,13 @@ class Sentry(Middleware):
         if not self.enabled:
             return
         with self._lock:
-            attempt = self._attempts.pop(message.message_id, None)
-        # Retries has already run (see the module docstring): ``failed`` is final.
-        if not message.failed:
+            tried = self._attempts.pop(message.message_id, None)
+        ended = outcome(message, exception)
+        if ended not in FINAL_FAILURES:
             return
         # Boundary: a monitoring failure must never change a job's outcome.
         try:
-            self._capture(message, exception, attempt)
+            self._capture(message, exception, ended, tried)
         except Exception:
             logger.exception("Could not report message %r to Sentry; its outcome is "
                              "unaffected.", message.message_id)
@@ -139,12 +139,12 @@ class Sentry(Middleware):
         # No event for a skip, dead-lettered or not (see the module docstring),
         # except a payload PayloadGuard rejected: a rejection like any other.
         with self._lock:
-            attempt = self._attempts.pop(message.message_id, None)
+            tried = self._attempts.pop(message.message_id, None)
         rejected = rejection_of(message)
         if rejected is None or not self.enabled:
             return
         try:
-            self._capture(message, rejected, attempt)
+            self._capture(message, rejected, Outcome.REJECTED, tried)
         except Exception:
             logger.exception("Could not report message %r to Sentry; its outcome is "
                              "unaffected.", message.message_id)
@@ -183,9 +183,9 @@ class Sentry(Middleware):
         logger.info("Sentry reporting is on for %s (environment %s).", self.group,
                     self.environment)
 
-    def _capture(self, message: MessageProxy, exception: BaseException | None,
-                 attempt: int | None) -> None:
-        kind = KIND_REJECTED if isinstance(exception, PermanentError) else KIND_DEAD
+    def _capture(self, message: MessageProxy, exception: BaseException | None, ended: Outcome,
+                 tried: int | None) -> None:
+        kind = KIND_REJECTED if ended is Outcome.REJECTED else KIND_DEAD
         queue = q_name(message.queue_name)
         # As sent: a rejected payload's kwargs may not even be an object.
         kwargs = message.kwargs
@@ -200,7 +200,7 @@ class Sentry(Middleware):
                 scope.set_tag("post_id", str(post_id))
             scope.set_context("message", {
                 "message_id": message.message_id, "actor": message.actor_name,
-                "queue": queue, "attempt": attempt, "kwargs": kwargs,
+                "queue": queue, "attempt": tried, "kwargs": kwargs,
             })
             # Rejections are bad input from a producer, deaths are our failures.
             scope.level = "warning" if kind == KIND_REJECTED else "error"

@@ -49,6 +49,7 @@ from dramatiq.middleware import Middleware
 from dramatiq.worker import Worker
 
 from middleware import sd_notify
+from middleware.liveness import dead_threads
 from pipeline.groups import WorkerGroup
 
 __all__ = ["GroupBootState", "SystemdNotify"]
@@ -217,7 +218,7 @@ class SystemdNotify(Middleware):
         # get a healthy group killed; log it instead so the cause is visible.
         try:
             while not self._stop.wait(timeout_s / 2):
-                dead = _dead_threads(worker)
+                dead = dead_threads(worker)
                 if dead:
                     self._warn_once("dead", "Threads %s of process %d died; watchdog pings "
                                     "stop and systemd will restart the group.",
@@ -247,16 +248,6 @@ class SystemdNotify(Middleware):
         if key not in self._warned:
             self._warned.add(key)
             logger.warning(text, *args)
-
-
-def _dead_threads(worker: Worker) -> list[str]:
-    """Names of this process's worker and consumer threads that are no longer alive."""
-    dead = [f"consumer({name})" for name, thread in worker.consumers.items()
-            if not thread.is_alive()]
-    dead += [thread.name for thread in worker.workers if not thread.is_alive()]
-    if not worker.workers:
-        dead.append("(no worker threads)")
-    return dead
 
 
 def _runtime_root(environ: Mapping[str, str]) -> Path:

@@ -16,33 +16,22 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-import redis
-
-from ops import doclog_cli
+from ops.common import Exit, RedisUnreachable, register
 from ops.console import render_table
 from pipeline import names
 from pipeline.errors import AtrError
 from pipeline.groups import GROUPS, WorkerGroup, get_group
-from pipeline.settings import Settings, load_settings, redact_url
+from pipeline.settings import Settings, load_settings
 
 __all__ = ["main"]
 
 logger = logging.getLogger(__name__)
 
-EXIT_OK: Final = 0
-EXIT_PROBLEM: Final = 1
-EXIT_USAGE: Final = 2
-EXIT_REDIS: Final = 3
-_REDIS_CHECK_TIMEOUT_S: Final = 3.0
-
-
-class RedisUnreachable(AtrError):
-    """Raised when Redis does not answer; the message names the redacted URL."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``atr`` console script."""
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     handler: Callable[[argparse.Namespace], int] = args.handler
@@ -50,15 +39,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except RedisUnreachable as exc:
         print(f"atr {args.command}: {exc}", file=sys.stderr)
-        return EXIT_REDIS
+        return Exit.REDIS
     except AtrError as exc:
         print(f"atr {args.command}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
     except KeyboardInterrupt:
-        return 130
+        return Exit.INTERRUPTED
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """``atr``'s parser: every subcommand, without importing what the commands run on."""
     parser = argparse.ArgumentParser(prog="atr", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -99,17 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(handler=_cmd_config)
 
-    doclog_cli.add_parsers(sub)
-    from ops import health as health_cli
-    health_cli.add_parsers(sub)
-    from ops import dashboard as dashboard_cli
-    dashboard_cli.add_parsers(sub)
-    from ops import imagemagick_cli
-    imagemagick_cli.add_parsers(sub)
-    from ops import llm_cli
-    llm_cli.add_parsers(sub)
-    from ops import seo_cli
-    seo_cli.add_parsers(sub)
+    register(sub)
 
     return parser
 
@@ -117,13 +97,13 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_workers(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({name: _group_dict(g) for name, g in GROUPS.items()}, indent=2))
-        return EXIT_OK
+        return Exit.OK
     rows = [[g.name, f"{g.processes} x {g.threads} = {g.concurrency}",
              " ".join(f"{q.name}:{q.weight}" for q in g.queues), g.instance_type, g.role]
             for g in GROUPS.values()]
     print(render_table(["GROUP", "PROCESSES x THREADS", "QUEUES (weight)", "INSTANCE", "ROLE"],
                        rows))
-    return EXIT_OK
+    return Exit.OK
 
 
 def _group_dict(group: WorkerGroup) -> dict[str, Any]:
@@ -147,7 +127,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     argv = group.dramatiq_argv(_dramatiq_executable())
     if args.dry_run:
         print(shlex.join(argv))
-        return EXIT_OK
+        return Exit.OK
     check_redis(settings)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -164,22 +144,9 @@ def _dramatiq_executable() -> str:
 
 def check_redis(settings: Settings) -> None:
     """Raise RedisUnreachable unless Redis answers PING within a few seconds."""
-    client = redis.Redis.from_url(settings.redis_url,
-                                  socket_connect_timeout=_REDIS_CHECK_TIMEOUT_S,
-                                  socket_timeout=_REDIS_CHECK_TIMEOUT_S)
-    try:
-        client.ping()
-    except redis.exceptions.RedisError as exc:
-        raise RedisUnreachable(
-            f"cannot reach Redis at {redact_url(settings.redis_url)} (REDIS_URL): "
-            f"{_one_line(exc)}; check that Redis runs and that REDIS_URL is right") from None
-    finally:
-        client.close()
+    from pipeline import redis_client
 
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:200]
+    redis_client.check_reachable(settings.redis_url)
 
 
 _MAX_DELAY_MS: Final = 7 * 24 * 3600 * 1000  # the broker keeps dead letters 7 days
@@ -201,7 +168,7 @@ def _cmd_send(args: argparse.Namespace) -> int:
     message = send(broker, args.actor, kwargs, delay_ms=args.delay_ms)
     print(f"enqueued {message.actor_name} on queue {message.queue_name}: "
           f"message_id={message.message_id}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def _read_stdin_payload() -> str:
@@ -247,7 +214,7 @@ def _cmd_ping(args: argparse.Namespace) -> int:
                           "queues": [r.as_dict() for r in results]}, indent=2))
     else:
         print(render_results(results))
-    return EXIT_OK if all(r.ok for r in results) else EXIT_PROBLEM
+    return Exit.OK if all(r.ok for r in results) else Exit.PROBLEM
 
 
 def _cmd_scheduler(args: argparse.Namespace) -> int:
@@ -275,7 +242,7 @@ def _cmd_scheduler(args: argparse.Namespace) -> int:
     broker.close()
     logger.info("Scheduler %s stopped after enqueueing %d message(s).",
                    scheduler.identity, scheduler.fired)
-    return EXIT_OK
+    return Exit.OK
 
 
 def _cmd_schedule(args: argparse.Namespace) -> int:
@@ -299,7 +266,7 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
         print(render_table(["JOB", "CRON (" + settings.tz + ")", "SETTING", "NEXT TICKS"],
                            [[j["job"], j["cron"], j["setting"], ", ".join(j["next"])]
                             for j in jobs]))
-    return EXIT_OK
+    return Exit.OK
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
@@ -308,7 +275,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
         print(json.dumps(shown, indent=2))
     else:
         print(render_table(["VARIABLE", "VALUE"], sorted(shown.items())))
-    return EXIT_OK
+    return Exit.OK
 
 
 if __name__ == "__main__":

@@ -1,20 +1,7 @@
-"""``atr dashboard``: dramatiq_dashboard behind HTTP Basic auth, served by waitress.
-
-    /healthz        no login; JSON {"redis": "ok", "ping_ms": ...}, 200, or
-                    {"redis": "unreachable", "error": ...}, 503
-    /               302 to /dashboard/
-    /dashboard/...  dramatiq_dashboard (queues, counts, messages, workers)
-    anything else   404
-
-Everything but ``/healthz`` needs the login ATR_DASHBOARD_USER /
-ATR_DASHBOARD_PASSWORD. There is no default password: without one the command
-refuses to start (exit 2). It listens on ATR_DASHBOARD_BIND (127.0.0.1:8081 by
-default) with a few threads and stops cleanly on SIGTERM or Ctrl-C.
-"""
+"""The site behind ``atr dashboard`` (routes: :mod:`ops.dashboard_cli`): login, health, serving."""
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import hmac
@@ -32,14 +19,17 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq_dashboard import DashboardApp
 from waitress.server import create_server
 
+from ops.common import Exit
+from pipeline import redis_client
 from pipeline.errors import AtrError, ConfigError
-from pipeline.settings import Settings, load_settings, redact_url
+from pipeline.redis_client import one_line
+from pipeline.settings import Settings, redact_url
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["HEALTH_PATH", "PREFIX", "REALM", "BasicAuth", "DashboardSite", "add_parsers",
-           "make_site", "serve"]
+__all__ = ["HEALTH_PATH", "PREFIX", "REALM", "BasicAuth", "DashboardSite", "make_site",
+           "serve"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +42,6 @@ REALM: Final = "atr-workers"
 #: waitress worker threads: an operator page, not a public site.
 _THREADS: Final = 4
 #: Redis timeouts of /healthz, in seconds: an alarm wants an answer, not a hang.
-_HEALTH_TIMEOUT_S: Final = 2.0
-_EXIT_OK: Final = 0
 
 _TEXT: Final = ("Content-Type", "text/plain; charset=utf-8")
 # The dashboard shows message payloads and has delete/requeue buttons: keep
@@ -181,7 +169,7 @@ class DashboardSite:
             logger.info("Redis at %s answers.", self._redis_shown)
         else:
             logger.warning("Redis at %s is unreachable (%s); the dashboard answers 503 "
-                           "until it is back.", self._redis_shown, _one_line(exc))
+                           "until it is back.", self._redis_shown, one_line(exc))
 
 
 def _respond(start_response: StartResponse, status: str, text: str,
@@ -194,19 +182,11 @@ def _respond(start_response: StartResponse, status: str, text: str,
     return [body]
 
 
-def _one_line(exc: BaseException | None) -> str:
-    if exc is None:
-        return "no detail"
-    return (" ".join(str(exc).split()) or type(exc).__name__)[:200]
-
-
 def make_site(settings: Settings, broker: RedisBroker) -> DashboardSite:
     """The dashboard's WSGI application on ``broker``; ConfigError without a password."""
     password = _require_password(settings)
-    health_client = redis.Redis.from_url(settings.redis_url,
-                                         socket_connect_timeout=_HEALTH_TIMEOUT_S,
-                                         socket_timeout=_HEALTH_TIMEOUT_S,
-                                         client_name="atr-dashboard-health")
+    health_client = redis_client.connect(settings.redis_url, "http_health",
+                                         name="atr-dashboard-health")
     dashboard: WSGIApplication = DashboardApp(broker=broker, prefix=PREFIX)
     return DashboardSite(dashboard, health_client,
                          BasicAuth(settings.dashboard_user, password),
@@ -249,24 +229,8 @@ def serve(settings: Settings) -> int:
         site.close()
         broker.close()
     logger.info("Dashboard stopped.")
-    return _EXIT_OK
+    return Exit.OK
 
 
 def _raise_system_exit(_signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(0)
-
-
-def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``dashboard`` to ``atr``'s subcommands."""
-    parser = subparsers.add_parser(
-        "dashboard", help="serve the queue dashboard (login required) until SIGTERM",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.set_defaults(handler=_cmd_dashboard)
-
-
-def _cmd_dashboard(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    # Our start line and waitress's warnings (queue depth, slow shutdown) go
-    # to the journal; `atr` keeps only warnings by default.
-    logging.getLogger().setLevel(logging.INFO)
-    return serve(settings)

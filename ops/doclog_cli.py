@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from ops.common import Exit
 from ops.doclog_view import format_record, wants_colour
 from pipeline.doclog import Record, follow, last_records, list_days, list_streams, read_day
 from pipeline.errors import AtrError
@@ -34,9 +35,6 @@ from pipeline.settings import load_doclog_location, process_environ
 
 __all__ = ["add_parsers", "tail_main", "today_main"]
 
-EXIT_OK: Final = 0
-EXIT_PROBLEM: Final = 1
-EXIT_USAGE: Final = 2
 _DEFAULT_LINES: Final = 20
 _DAYS_SHOWN: Final = 5
 _TODAY: Final = ("Print one doclog stream's lines of a day, one readable line each "
@@ -108,18 +106,18 @@ def _guarded(prog: str, command: Callable[[], int]) -> int:
     try:
         return command()
     except AtrError as exc:  # settings
-        return _fail(prog, str(exc), EXIT_USAGE)
+        return _fail(prog, str(exc), Exit.USAGE)
     except BrokenPipeError:
         # `doclog_today x | head`: the reader has all it wanted. Point stdout
         # at /dev/null so that the interpreter's final flush does not fail too.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
-        return EXIT_OK
+        return Exit.OK
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
         return _fail(prog, f"cannot read{where}: {exc.strerror or exc}; check that "
-                     "ATR_DOCLOG_ROOT is right and readable by this user", EXIT_PROBLEM)
+                     "ATR_DOCLOG_ROOT is right and readable by this user", Exit.PROBLEM)
 
 
 def _today(args: argparse.Namespace) -> int:
@@ -128,16 +126,16 @@ def _today(args: argparse.Namespace) -> int:
     stream: str = args.stream
     problem = _unknown_streams([stream], list_streams(root), root)
     if problem:
-        return _fail(args.doclog_prog, problem, EXIT_USAGE)
+        return _fail(args.doclog_prog, problem, Exit.USAGE)
     today = datetime.now(zone).date()
     day: date = args.date or today
     days = list_days(root, stream)
     if day not in days:
         when = f"today ({day}, {settings.tz})" if day == today else f"on {day}"
         return _fail(args.doclog_prog, f"{stream} has no lines {when}; {_days_text(days)}",
-                     EXIT_PROBLEM)
+                     Exit.PROBLEM)
     _print_all(read_day(root, stream, day), _Printer(args, zone, show_stream=False))
-    return EXIT_OK
+    return Exit.OK
 
 
 def _tail(args: argparse.Namespace) -> int:
@@ -147,16 +145,16 @@ def _tail(args: argparse.Namespace) -> int:
     existing = list_streams(root)
     problem = _unknown_streams(named, existing, root)
     if problem:
-        return _fail(args.doclog_prog, problem, EXIT_USAGE)
+        return _fail(args.doclog_prog, problem, Exit.USAGE)
     chosen = named or existing
     printer = _Printer(args, zone, show_stream=len(chosen) != 1 or not named)
     if args.follow:
         _follow(root, named or None, zone, args.lines, printer)
     elif not chosen:
-        return _fail(args.doclog_prog, _no_streams(root), EXIT_PROBLEM)
+        return _fail(args.doclog_prog, _no_streams(root), Exit.PROBLEM)
     else:
         _print_all(last_records(root, chosen, args.lines), printer)
-    return EXIT_OK
+    return Exit.OK
 
 
 def _follow(root: Path, streams: list[str] | None, zone: ZoneInfo, backlog: int,
@@ -260,7 +258,7 @@ def _main(argv: Sequence[str]) -> int:
     commands = {"today": today_main, "tail": tail_main}
     if not argv or argv[0] not in commands:
         print("usage: python -m ops.doclog_cli {today,tail} ...", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
     return commands[argv[0]](argv[1:])
 
 

@@ -12,22 +12,8 @@ object for a cron or CloudWatch alarm::
      "groups": {"worker1": {"live": 2, "expected": 2, ...}, ...},
      "scheduler": {"alive": 1}}
 
-What is read, per queue ``q`` (Dramatiq's Redis layout, namespace ``dramatiq``):
-``waiting`` = LLEN ``dramatiq:q``; ``in_flight`` = HLEN ``dramatiq:q.msgs``
-minus waiting (the hash also holds fetched-but-unacked messages: running or
-prefetched); ``delayed`` = HLEN ``dramatiq:q.DQ.msgs``; ``dead`` = ZCARD
-``dramatiq:q.XQ``; the age of the head message from its ``message_timestamp``
-or, for a message that came back from the delay queue, its ``eta``. Per
-group: the workers' keys ``atr:heartbeat:<group>:*`` (see
-:mod:`middleware.heartbeat`) and ``atr:doclog:write_errors:<group>``;
-schedulers: ``atr:scheduler:*``.
-
-State kept between checks (so that any host's cron may run the check):
-``atr:health:over:<queue>`` holds the epoch seconds a check first saw the
-queue's backlog over its WARN threshold (SET NX, deleted when under; expires
-after :data:`_STREAK_TTL_S` without a check, so a streak is never inferred
-across a long gap); ``atr:health:doclog:<group>`` holds the last error count
-seen and when it last grew.
+What is read and the state kept between checks: :mod:`pipeline.health_probe`.
+Only this command writes that state (:func:`pipeline.health_probe.record`).
 """
 
 from __future__ import annotations
@@ -39,54 +25,26 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import redis
-
-from middleware.doclog import write_errors_key
-from middleware.heartbeat import heartbeat_pattern
+from ops.common import RedisUnreachable
 from ops.console import render_table
 from pipeline.groups import GROUPS, WorkerGroup
 from pipeline.health import (
-    DoclogSnapshot,
-    GroupObservation,
     Observations,
-    QueueObservation,
     Report,
     Thresholds,
     evaluate,
-    next_doclog_snapshot,
-    next_over_since,
     summarize,
 )
 from pipeline.settings import Settings, load_settings
 
-__all__ = ["add_parsers", "collect", "doclog_snapshot_key", "over_key", "report_dict", "run"]
+__all__ = ["add_parsers", "report_dict", "run"]
 
-_NAMESPACE: Final = "dramatiq"
-_TIMEOUT_S: Final = 5.0
-#: A backlog streak not confirmed by a check for this long is forgotten, in seconds.
-_STREAK_TTL_S: Final = 3600
-_SCAN_COUNT: Final = 1000
-#: The id of the head message and its data, read atomically: a worker may pop it
-#: between two separate commands.
-_HEAD_SCRIPT: Final = """
-local id = redis.call('lindex', KEYS[1], 0)
-if not id then return false end
-return redis.call('hget', KEYS[2], id)
-"""
 _DESCRIPTION: Final = ("Check every queue (backlog, latency, dead letters), the live worker "
                         "processes of each group, lost doclog lines and the scheduler.")
 _EPILOG: Final = ("Exit codes (Nagios): 0 OK, 1 WARN, 2 CRIT, 3 Redis unreachable. Thresholds: "
                   "ATR_HEALTH_*; a backlog counts once it lasted ATR_HEALTH_SUSTAIN_S.")
 
 
-def over_key(queue: str) -> str:
-    """When a check first saw ``queue``'s backlog over WARN (epoch seconds)."""
-    return f"atr:health:over:{queue}"
-
-
-def doclog_snapshot_key(group: str) -> str:
-    """The last doclog error count a check saw for ``group`` and when it grew (JSON)."""
-    return f"atr:health:doclog:{group}"
 
 
 def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -100,11 +58,12 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _cmd_health(args: argparse.Namespace) -> int:
-    # Imported here: ops.cli imports this module to add the subcommand.
-    from ops.cli import RedisUnreachable, check_redis
+    import redis
+
+    from pipeline import redis_client
 
     settings = load_settings()
-    check_redis(settings)
+    redis_client.check_reachable(settings.redis_url)
     groups = [GROUPS[args.group]] if args.group else list(GROUPS.values())
     try:
         observations, report = run(settings, groups)
@@ -120,105 +79,18 @@ def _cmd_health(args: argparse.Namespace) -> int:
 
 def run(settings: Settings, groups: Sequence[WorkerGroup]) -> tuple[Observations, Report]:
     """Collect the observations of ``groups`` (and their queues) and evaluate them."""
+    # Imported here: building atr's parser must not load the Redis client.
+    from pipeline import redis_client
+    from pipeline.health_probe import observe, record
+
     thresholds = Thresholds.from_settings(settings)
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=_TIMEOUT_S,
-                                  socket_timeout=_TIMEOUT_S, decode_responses=True)
+    client = redis_client.connect(settings.redis_url, "probe", decode=True)
     try:
-        observations = collect(client, settings, groups, thresholds, time.time())
+        observations = observe(client, settings, groups, thresholds, time.time())
+        record(client, observations)
     finally:
         client.close()
     return observations, evaluate(observations, thresholds)
-
-
-def collect(client: redis.Redis, settings: Settings, groups: Sequence[WorkerGroup],
-            thresholds: Thresholds, now: float) -> Observations:
-    """Read Redis (and update the streak and doclog bookkeeping) at ``now``."""
-    live = {g.name: _count(client, heartbeat_pattern(g.name)) for g in groups}
-    schedulers = _count(client, "atr:scheduler:*")
-    queues = [(g, q) for g in groups for q in g.queue_names]
-    pipe = client.pipeline(transaction=False)
-    for _, q in queues:
-        base = f"{_NAMESPACE}:{q}"
-        pipe.llen(base)
-        pipe.eval(_HEAD_SCRIPT, 2, base, f"{base}.msgs")
-        pipe.hlen(f"{base}.msgs")
-        pipe.hlen(f"{base}.DQ.msgs")
-        pipe.zcard(f"{base}.XQ")
-        pipe.get(over_key(q))
-    for g in groups:
-        pipe.get(write_errors_key(g.name))
-        pipe.get(doclog_snapshot_key(g.name))
-    replies: list[Any] = pipe.execute()
-
-    writes = client.pipeline(transaction=False)
-    queue_obs = []
-    for (group, q), (waiting, head, stored, delayed, dead, over_raw) in zip(
-            queues, _chunks(replies[:6 * len(queues)], 6), strict=True):
-        previous = _float(over_raw)
-        over_since = next_over_since(previous, int(waiting), thresholds, now)
-        if over_since is None:
-            writes.delete(over_key(q))
-        elif over_since == previous:
-            writes.expire(over_key(q), _STREAK_TTL_S)
-        else:
-            # NX: when two hosts' checks race, the earlier start wins.
-            writes.set(over_key(q), repr(over_since), nx=True, ex=_STREAK_TTL_S)
-        queue_obs.append(QueueObservation(
-            name=q, group=group.name, waiting=int(waiting), oldest_age_s=_age(head, now),
-            in_flight=max(0, int(stored) - int(waiting)), delayed=int(delayed),
-            dead=int(dead), over_since=over_since))
-    group_obs = []
-    for group, (errors_raw, snapshot_raw) in zip(
-            groups, _chunks(replies[6 * len(queues):], 2), strict=True):
-        snapshot = next_doclog_snapshot(_snapshot(snapshot_raw), int(errors_raw or 0), now)
-        writes.set(doclog_snapshot_key(group.name),
-                   json.dumps({"count": snapshot.count, "grew_at": snapshot.grew_at}))
-        group_obs.append(GroupObservation(
-            name=group.name, live=live[group.name],
-            expected=settings.configured_group(group).processes, doclog_errors=snapshot.count,
-            doclog_grew_at=snapshot.grew_at))
-    writes.execute()
-    return Observations(now, tuple(queue_obs), tuple(group_obs), schedulers)
-
-
-def _count(client: redis.Redis, pattern: str) -> int:
-    return sum(1 for _ in client.scan_iter(match=pattern, count=_SCAN_COUNT))
-
-
-def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
-
-
-def _float(raw: str | None) -> float | None:
-    try:
-        return float(raw) if raw is not None else None
-    except ValueError:  # a hand-edited key: start a new streak rather than fail the check
-        return None
-
-
-def _snapshot(raw: str | None) -> DoclogSnapshot | None:
-    if raw is None:
-        return None
-    try:
-        data = json.loads(raw)
-        grew_at = data["grew_at"]
-        return DoclogSnapshot(int(data["count"]),
-                              float(grew_at) if grew_at is not None else None)
-    except (ValueError, KeyError, TypeError):  # unreadable state: treat as a first check
-        return None
-
-
-def _age(head: str | None, now: float) -> float | None:
-    """Seconds the head message has been due: since it was sent, or since its eta."""
-    if head is None:
-        return None
-    try:
-        message = json.loads(head)
-        due_ms = max(float(message.get("message_timestamp", 0)),
-                     float(message.get("options", {}).get("eta", 0)))
-    except (ValueError, TypeError, AttributeError):
-        return None  # not a Dramatiq message: nothing to say about its age
-    return max(0.0, now - due_ms / 1000) if due_ms > 0 else None
 
 
 def report_dict(observations: Observations, report: Report) -> dict[str, Any]:

@@ -21,14 +21,13 @@ import dataclasses
 import json
 from typing import Final
 
+from ops.common import Exit
 from ops.console import render_table
 from pipeline.imagemagick import UNLIMITED, Finding, Need, check, policy_files
 from pipeline.settings import Settings, load_settings, process_environ
 
 __all__ = ["add_parsers", "pipeline_needs"]
 
-EXIT_OK: Final = 0
-EXIT_PROBLEM: Final = 1
 _BYTE_LIMITS: Final = ("memory", "map", "disk")
 
 
@@ -81,9 +80,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps({"ok": ok, "format": settings.thumb_format, "policy_files": files,
                           "magick_configure_path": environ.get("MAGICK_CONFIGURE_PATH"),
                           "findings": [dataclasses.asdict(f) for f in findings]}, indent=2))
-        return EXIT_OK if ok else EXIT_PROBLEM
+        return Exit.OK if ok else Exit.PROBLEM
     print(_render(findings, files, declared, environ.get("MAGICK_CONFIGURE_PATH")))
-    return EXIT_OK if ok else EXIT_PROBLEM
+    return Exit.OK if ok else Exit.PROBLEM
 
 
 def _render(findings: list[Finding], files: list[str], declared: dict[str, tuple[Need, ...]],

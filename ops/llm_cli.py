@@ -24,25 +24,22 @@ import argparse
 import json
 import sys
 import time
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any
 
-import redis
-
+from ops.common import Exit, redis_down
 from ops.console import render_table
 from pipeline.errors import ConfigError, Deferred
-from pipeline.llm.chain import LlmChain, Suggestion, exhausted_key
-from pipeline.llm.config import PROVIDERS, build_chain
-from pipeline.llm.errors import LlmUnavailable
-from pipeline.llm.ratelimit import Budget, Limits
-from pipeline.llm.request import SeoRequest
-from pipeline.settings import Settings, load_settings, redact_url
+from pipeline.names import LLM_PROVIDERS as PROVIDERS
+from pipeline.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    import redis
+
+    from pipeline.llm.chain import LlmChain, Suggestion
+    from pipeline.llm.request import SeoRequest
 
 __all__ = ["add_parsers"]
 
-EXIT_OK: Final = 0
-EXIT_FAILED: Final = 1
-EXIT_USAGE: Final = 2
-EXIT_REDIS: Final = 3
 
 
 def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -68,6 +65,12 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _cmd_try(args: argparse.Namespace) -> int:
+    import redis
+
+    from pipeline.llm.config import build_chain
+    from pipeline.llm.errors import LlmUnavailable
+    from pipeline.llm.request import SeoRequest
+
     try:
         text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
     except OSError as exc:
@@ -84,17 +87,19 @@ def _cmd_try(args: argparse.Namespace) -> int:
         suggestion = _suggest_waiting(chain, request, args.wait)
     except LlmUnavailable as exc:
         print(f"atr llm try: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return Exit.PROBLEM
     except redis.RedisError as exc:
         return _redis_down(settings, exc)
     finally:
         client.close()
     print(json.dumps(_suggestion_json(suggestion), ensure_ascii=False, indent=2) if args.json
           else _render_suggestion(suggestion))
-    return EXIT_OK
+    return Exit.OK
 
 
 def _suggest_waiting(chain: LlmChain, request: SeoRequest, wait_s: float) -> Suggestion:
+    from pipeline.llm.errors import LlmUnavailable
+
     deadline = time.monotonic() + wait_s
     while True:
         try:
@@ -131,6 +136,10 @@ def _render_suggestion(suggestion: Suggestion) -> str:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    import redis
+
+    from pipeline.llm.config import build_chain
+
     settings = load_settings()
     client = _client(settings)
     try:
@@ -144,7 +153,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"chain": list(settings.llm_chain), "window_s": settings.llm_window_s,
                           "providers": rows}, ensure_ascii=False, indent=2))
-        return EXIT_OK
+        return Exit.OK
     print(f"chain: {' -> '.join(settings.llm_chain)}; window {settings.llm_window_s:g} s")
     if rows:
         print(render_table(
@@ -153,13 +162,15 @@ def _cmd_status(args: argparse.Namespace) -> int:
               f"{r['tokens']}/{r['tpm']}",
               f"{r['cooldown_ms'] / 1000:.1f} s" if r["cooldown_ms"] else "-",
               r["exhausted"] or "ok"] for r in rows]))
-    return EXIT_OK
+    return Exit.OK
 
 
 def _status_row(chain: LlmChain, provider: Any) -> dict[str, Any]:
+    from pipeline import keys
+
     budget = chain.budget(provider)
     snap = chain.limiter.snapshot(budget)
-    mark = chain.client.get(exhausted_key(provider.name))
+    mark = chain.client.get(keys.llm_exhausted(provider.name))
     return {"provider": provider.name, "model": provider.model,
             "requests": snap.requests, "rpm": budget.limits.rpm,
             "tokens": snap.tokens, "tpm": budget.limits.tpm, "cooldown_ms": snap.cooldown_ms,
@@ -167,27 +178,32 @@ def _status_row(chain: LlmChain, provider: Any) -> dict[str, Any]:
 
 
 def _cmd_reset(args: argparse.Namespace) -> int:
+    import redis
+
+    from pipeline import keys
+    from pipeline.llm.ratelimit import Budget, Limits
+
     settings = load_settings()
     client = _client(settings)
     try:
         model = settings.openai_model if args.provider == "openai" else settings.gemini_model
         budget = Budget(args.provider, model, Limits(None, None))
-        removed = client.delete(exhausted_key(args.provider), f"{budget.key}:cool")
+        removed = client.delete(keys.llm_exhausted(args.provider), f"{budget.key}:cool")
     except redis.RedisError as exc:
         return _redis_down(settings, exc)
     finally:
         client.close()
     print(f"{args.provider}: " + ("quota mark and cooldown cleared" if removed
                                   else "nothing to clear (no quota mark, no cooldown)"))
-    return EXIT_OK
+    return Exit.OK
 
 
 def _client(settings: Settings) -> redis.Redis:
-    return redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=30)
+    from pipeline import redis_client
+
+    return redis_client.connect(settings.redis_url, "cli")
 
 
-def _redis_down(settings: Settings, exc: redis.RedisError) -> int:
-    print(f"atr llm: Redis at {redact_url(settings.redis_url)} is unreachable ({exc}); the "
-          "shared LLM budgets live there. Check REDIS_URL and that Redis runs.", file=sys.stderr)
-    return EXIT_REDIS
+def _redis_down(settings: Settings, exc: BaseException) -> int:
+    return redis_down("atr llm", settings, exc, "the shared LLM budgets")
 

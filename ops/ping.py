@@ -11,9 +11,10 @@ from typing import Any
 
 from dramatiq.brokers.redis import RedisBroker
 
-from actors.canary import REPLY_BY_OPTION, canary_name, reply_key
+from actors.canary import REPLY_BY_OPTION, canary_name
 from brokers.producer import send
 from ops.console import render_table
+from pipeline import keys
 from pipeline.groups import group_of_queue
 
 __all__ = ["PingResult", "ping_queues", "render_results"]
@@ -55,7 +56,7 @@ def ping_queues(broker: RedisBroker, queues: Iterable[str], timeout_s: float) ->
     replies: dict[str, tuple[dict[str, Any], float | None]] = {}
     deadline = time.monotonic() + timeout_s
     while len(replies) < len(sent) and time.monotonic() < deadline:
-        waiting = [reply_key(t) for t in sent if t not in replies]
+        waiting = [keys.ping_reply(t) for t in sent if t not in replies]
         wait_s = max(0.1, min(1.0, deadline - time.monotonic()))
         popped = broker.client.blpop(waiting, timeout=wait_s)
         if popped is None:

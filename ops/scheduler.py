@@ -27,9 +27,10 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from brokers.producer import send
+from pipeline import keys
 from pipeline.schedule import ScheduledJob, next_tick
 
-__all__ = ["TICK_OPTION", "Scheduler", "claim_key", "heartbeat_key"]
+__all__ = ["TICK_OPTION", "Scheduler"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,14 +45,6 @@ _MISSED_TICK_GRACE_S: Final = 300
 _REDIS_DOWN: Final = (redis.RedisError, dramatiq.errors.BrokerConnectionError)
 
 
-def claim_key(job: str, tick: datetime) -> str:
-    """The Redis key that the scheduler enqueueing ``job`` for ``tick`` holds."""
-    return f"atr:schedule:{job}:{tick.isoformat()}"
-
-
-def heartbeat_key(identity: str) -> str:
-    """The key a running scheduler refreshes (TTL 60 s), for health checks."""
-    return f"atr:scheduler:{identity}"
 
 
 class Scheduler:
@@ -89,8 +82,8 @@ class Scheduler:
             now = datetime.now(self._zone)
             try:
                 if time.monotonic() - last_beat >= _HEARTBEAT_EVERY_S:
-                    self._broker.client.set(heartbeat_key(self.identity), now.isoformat(),
-                                            ex=60)
+                    self._broker.client.set(keys.scheduler_heartbeat(self.identity),
+                                            now.isoformat(), ex=60)
                     last_beat = time.monotonic()
                 for job in self._jobs:
                     if due[job.name] <= now:
@@ -114,7 +107,7 @@ class Scheduler:
 
     def fire(self, job: ScheduledJob, tick: datetime) -> bool:
         """Claim ``tick`` for ``job`` and enqueue it; False when another scheduler had it."""
-        key = claim_key(job.name, tick)
+        key = keys.schedule_claim(job.name, tick)
         if not self._broker.client.set(key, self.identity, nx=True, ex=_CLAIM_TTL_S):
             logger.debug("Tick %s of %s was enqueued by another scheduler.", tick, job.name)
             return False

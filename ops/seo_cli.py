@@ -16,19 +16,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import redis
-
+from ops.common import Exit, redis_down
 from ops.console import render_table
-from pipeline.seo.store import FIELDS, Proposal, SeoStore
-from pipeline.settings import Settings, load_settings, redact_url
+from pipeline import names
+from pipeline.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from pipeline.seo.store import Proposal
 
 __all__ = ["add_parsers", "seo_review_text"]
 
-EXIT_OK: Final = 0
-EXIT_MISSING: Final = 1
-EXIT_REDIS: Final = 3
 _LABELS: Final = {"tags": "tags", "focus_keyword": "focus keyword",
                   "meta_description": "meta description", "seo_title": "SEO title"}
 
@@ -52,6 +51,8 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
+    import redis
+
     settings = load_settings()
     try:
         proposals, missing = _select(settings, args.posts, every=not args.posts)
@@ -64,13 +65,15 @@ def _cmd_review(args: argparse.Namespace) -> int:
         print(_render(proposals) if proposals else "no SEO proposals waiting for review")
         for post_id in missing:
             print(f"post {post_id}: no proposal", file=sys.stderr)
-    return EXIT_MISSING if missing else EXIT_OK
+    return Exit.PROBLEM if missing else Exit.OK
 
 
 def _cmd_approve(args: argparse.Namespace) -> int:
+    import redis
+
     if bool(args.posts) == bool(args.all):
         print("atr seo approve: give post ids or --all (not both)", file=sys.stderr)
-        return 2
+        return Exit.USAGE
     settings = load_settings()
     try:
         proposals, missing = _select(settings, args.posts, every=args.all)
@@ -82,9 +85,9 @@ def _cmd_approve(args: argparse.Namespace) -> int:
     broker = producer_broker(settings)
     try:
         for proposal in proposals:
-            message = send(broker, "seo_apply", {"post_id": proposal.post_id,
+            message = send(broker, names.ACTOR_SEO_APPLY, {"post_id": proposal.post_id,
                                                  "force": bool(args.force)})
-            print(f"post {proposal.post_id}: seo_apply enqueued "
+            print(f"post {proposal.post_id}: {names.ACTOR_SEO_APPLY} enqueued "
                   f"(message_id={message.message_id})")
     finally:
         broker.close()
@@ -93,7 +96,7 @@ def _cmd_approve(args: argparse.Namespace) -> int:
               file=sys.stderr)
     if not proposals and not missing:
         print("no SEO proposals to approve")
-    return EXIT_MISSING if missing else EXIT_OK
+    return Exit.PROBLEM if missing else Exit.OK
 
 
 def seo_review_text(settings: Settings, posts: list[int]) -> str:
@@ -104,8 +107,10 @@ def seo_review_text(settings: Settings, posts: list[int]) -> str:
 
 def _select(settings: Settings, posts: list[int], *,
             every: bool) -> tuple[list[Proposal], list[int]]:
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5,
-                                  socket_timeout=30)
+    from pipeline import redis_client
+    from pipeline.seo.store import SeoStore
+
+    client = redis_client.connect(settings.redis_url, "cli")
     try:
         store = SeoStore(client)
         if every:
@@ -118,6 +123,8 @@ def _select(settings: Settings, posts: list[int], *,
 
 
 def _render(proposals: list[Proposal]) -> str:
+    from pipeline.seo.store import FIELDS
+
     blocks = []
     for p in proposals:
         rows = [["tags", ", ".join(p.current.tags) or "-", ", ".join(p.proposed.tags), ""]]
@@ -139,7 +146,5 @@ def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
 
 
-def _redis_down(settings: Settings, exc: redis.RedisError) -> int:
-    print(f"atr seo: Redis at {redact_url(settings.redis_url)} is unreachable ({exc}); the "
-          "proposals live there. Check REDIS_URL and that Redis runs.", file=sys.stderr)
-    return EXIT_REDIS
+def _redis_down(settings: Settings, exc: BaseException) -> int:
+    return redis_down("atr seo", settings, exc, "the proposals")

@@ -13,6 +13,7 @@ __all__ = [
     "Deferred",
     "PayloadError",
     "PermanentError",
+    "RedisUnreachable",
     "RenderError",
     "TransientError",
     "UnknownActorError",
@@ -63,3 +64,7 @@ class Deferred(AtrError):
         super().__init__(f"{reason}; retrying in {delay_ms} ms")
         self.reason = reason
         self.delay_ms = delay_ms
+
+
+class RedisUnreachable(AtrError):
+    """Raised when Redis does not answer; the message names the redacted URL."""

@@ -105,7 +105,7 @@ GROUPS: Final[Mapping[str, WorkerGroup]] = {
         processes=2,
         threads=6,
         shutdown_timeout_s=120,
-        actor_modules=("actors.high", "actors.images", "actors.llm", "actors.seo"),
+        actor_modules=("actors.doclog_worker1", "actors.images", "actors.llm", "actors.seo"),
         metrics_port=9191,
     ),
     "worker2": WorkerGroup(

@@ -1,9 +1,10 @@
 """Health rules: observations in, a report with OK/WARN/CRIT per check out.
 
-This module is pure: no Redis, no Dramatiq, no clock. ``ops.health`` collects
-the :class:`Observations` (and keeps the little state the rules need in
-Redis); :func:`evaluate` applies the rules below; the worst check decides the
-overall status and the Nagios-style exit code (0 OK, 1 WARN, 2 CRIT).
+This module is pure: no Redis, no Dramatiq, no clock.
+:mod:`pipeline.health_probe` reads the :class:`Observations` (and, for
+``atr health`` only, keeps the little state the rules need in Redis);
+:func:`evaluate` applies the rules below; the worst check decides the overall
+status and the Nagios-style exit code (0 OK, 1 WARN, 2 CRIT).
 
 Every threshold is reached at ``>=`` ("messages waiting in one queue that
 make it WARN"): with ``ATR_HEALTH_DEAD_WARN=1`` one dead letter is a WARN.

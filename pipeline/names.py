@@ -1,4 +1,4 @@
-"""Queue names, defined once and imported everywhere else.
+"""Queue, actor and doclog stream names, defined once and imported everywhere else.
 
 The worker-group table (``pipeline.groups``) decides which group consumes which
 queue; these constants only name them.
@@ -9,7 +9,15 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "ACTOR_DOCLOG_ROTATE",
+    "ACTOR_DOCLOG_ROTATE_WORKER1",
+    "ACTOR_FI_PIPELINE",
+    "ACTOR_SEO_APPLY",
+    "ACTOR_SEO_AUTOMATION",
+    "ACTOR_SEO_SUGGEST",
+    "ACTOR_THUMBNAIL",
     "ALL_QUEUES",
+    "LLM_PROVIDERS",
     "QUEUE_ADS",
     "QUEUE_DOCLOG",
     "QUEUE_GA4",
@@ -48,3 +56,17 @@ ALL_QUEUES: Final = (
     QUEUE_INDEX,
     QUEUE_ADS,
 )
+
+#: Every LLM provider name settings accept, in the default fallback order.
+LLM_PROVIDERS: Final = ("openai", "gemini", "offline")
+
+# Actors (producers send to these names; docs/messages.md is their contract).
+# An actor's doclog stream is its name unless it sets the doclog_stream option,
+# so these are also the streams `atr doclog today STREAM` reads.
+ACTOR_THUMBNAIL: Final = "thumbnail"
+ACTOR_FI_PIPELINE: Final = "fi_pipeline"
+ACTOR_SEO_SUGGEST: Final = "seo_suggest"
+ACTOR_SEO_AUTOMATION: Final = "seo_automation"
+ACTOR_SEO_APPLY: Final = "seo_apply"
+ACTOR_DOCLOG_ROTATE: Final = "doclog_rotate"
+ACTOR_DOCLOG_ROTATE_WORKER1: Final = "doclog_rotate_worker1"

@@ -14,6 +14,7 @@ from typing import Any
 
 from croniter import croniter
 
+from pipeline import names
 from pipeline.settings import Settings
 
 __all__ = ["ScheduledJob", "next_tick", "scheduled_jobs"]
@@ -35,7 +36,7 @@ def scheduled_jobs(settings: Settings) -> tuple[ScheduledJob, ...]:
     jobs = []
     if settings.schedule_doclog_rotate:
         # Each group's host keeps its own doclog, so each rotates its own.
-        for actor in ("doclog_rotate", "doclog_rotate_worker1"):
+        for actor in (names.ACTOR_DOCLOG_ROTATE, names.ACTOR_DOCLOG_ROTATE_WORKER1):
             jobs.append(ScheduledJob(actor, actor, settings.schedule_doclog_rotate,
                                      "ATR_SCHEDULE_DOCLOG_ROTATE"))
     return tuple(jobs)

@@ -12,8 +12,8 @@ from typing import Any
 
 import redis
 
-from actors.canary import reply_key
 from devkit.supervise import atr_executable
+from pipeline import keys
 
 
 def run_atr(*args: str, env: Mapping[str, str], cwd: Path, timeout: float = 60,
@@ -31,7 +31,7 @@ def wait_replies(client: redis.Redis, tokens: Iterable[str],
     replies: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + timeout
     while waiting and time.monotonic() < deadline:
-        popped = client.blpop([reply_key(t) for t in waiting], timeout=1)
+        popped = client.blpop([keys.ping_reply(t) for t in waiting], timeout=1)
         if popped is not None:
             reply = json.loads(popped[1])
             replies[reply["token"]] = reply

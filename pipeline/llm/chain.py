@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 import redis
 
-from pipeline import doclog
+from pipeline import doclog, keys
 from pipeline.llm.errors import (
     BudgetDeferred,
     InvalidAnswer,
@@ -47,7 +47,7 @@ from pipeline.llm.provider import Completion, Provider
 from pipeline.llm.ratelimit import Budget, Limits, Reservation, SharedLimiter
 from pipeline.llm.request import DEFAULT_BOUNDS, AnswerBounds, SeoRequest
 
-__all__ = ["LlmChain", "Suggestion", "exhausted_key"]
+__all__ = ["LlmChain", "Suggestion"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,13 +61,6 @@ _KIND: Final[tuple[tuple[type[LlmError], str], ...]] = (
 )
 
 
-def _calls_key(key: str) -> str:
-    return f"atr:llm:calls:{key}"
-
-
-def exhausted_key(provider: str) -> str:
-    """The Redis key marking ``provider`` out of quota (its value says why)."""
-    return f"atr:llm:exhausted:{provider}"
 
 
 @dataclass(frozen=True)
@@ -136,10 +129,10 @@ class LlmChain:
                             model=completion.model, fallback=index > 0, tokens=tokens,
                             answer=completion.answer.to_json())
                 if key is not None:
-                    self.client.delete(_calls_key(key))
+                    self.client.delete(keys.llm_calls(key))
                 return Suggestion(completion, provider.name, index > 0)
         if key is not None:
-            self.client.delete(_calls_key(key))  # the next delivery starts afresh
+            self.client.delete(keys.llm_calls(key))  # the next delivery starts afresh
         if len(settled) == len(failures) == len(self.providers):
             raise LlmRefused("no LLM provider can answer this request, on any try: "
                              + "; ".join(failures))
@@ -151,14 +144,14 @@ class LlmChain:
         now = datetime.now(zone)
         until = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), zone)
         seconds = max(1, int((until - now).total_seconds()) + 1)
-        self.client.set(exhausted_key(provider), f"{reason} (until {until.isoformat()})",
+        self.client.set(keys.llm_exhausted(provider), f"{reason} (until {until.isoformat()})",
                         ex=seconds)
         return until
 
     def _exhausted(self, provider: Provider) -> str | None:
         if not provider.limited:
             return None
-        value = self.client.get(exhausted_key(provider.name))
+        value = self.client.get(keys.llm_exhausted(provider.name))
         if value is None:
             return None
         return value.decode() if isinstance(value, bytes) else str(value)
@@ -203,15 +196,15 @@ class LlmChain:
     def _failed_calls(self, key: str | None, provider: Provider) -> int:
         if key is None:
             return 0
-        value = self.client.hget(_calls_key(key), provider.name)
+        value = self.client.hget(keys.llm_calls(key), provider.name)
         return int(value) if value is not None else 0
 
     def _count_failed(self, key: str | None, provider: Provider, calls: int) -> None:
         if key is None:
             return
         pipe = self.client.pipeline()
-        pipe.hincrby(_calls_key(key), provider.name, calls)
-        pipe.expire(_calls_key(key), _CALLS_TTL_S)
+        pipe.hincrby(keys.llm_calls(key), provider.name, calls)
+        pipe.expire(keys.llm_calls(key), _CALLS_TTL_S)
         pipe.execute()
 
     def _call(self, provider: Provider, request: SeoRequest) -> Completion:

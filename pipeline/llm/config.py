@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 import redis
 
 from pipeline.errors import ConfigError
@@ -9,12 +11,13 @@ from pipeline.llm.chain import LlmChain
 from pipeline.llm.provider import Provider
 from pipeline.llm.ratelimit import Limits, SharedLimiter
 from pipeline.llm.request import AnswerBounds
+from pipeline.names import LLM_PROVIDERS
 from pipeline.settings import Settings
 
 __all__ = ["PROVIDERS", "build_chain", "build_provider", "provider_limits"]
 
 #: Every provider name settings accept, in the default fallback order.
-PROVIDERS = ("openai", "gemini", "offline")
+PROVIDERS: Final = LLM_PROVIDERS
 
 
 def build_provider(name: str, settings: Settings) -> Provider:

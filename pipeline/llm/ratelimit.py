@@ -32,6 +32,7 @@ from typing import Any, Final
 
 import redis
 
+from pipeline import keys
 from pipeline.llm.errors import RequestTooLarge
 
 __all__ = ["Budget", "Limits", "Reservation", "SharedLimiter", "Snapshot"]
@@ -162,7 +163,7 @@ class Budget:
     @property
     def key(self) -> str:
         """The Redis key prefix of this budget."""
-        return f"atr:llm:{self.provider}:{self.model}"
+        return keys.llm_budget(self.provider, self.model)
 
 
 @dataclass(frozen=True)

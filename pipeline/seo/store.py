@@ -21,11 +21,13 @@ from typing import Any, Final
 
 import redis
 
+from pipeline import keys
+
 __all__ = ["FIELDS", "Proposal", "SeoFields", "SeoStore"]
 
 #: The meta fields, in display order (tags are handled apart: they are added, never removed).
 FIELDS: Final = ("focus_keyword", "meta_description", "seo_title")
-_INDEX: Final = "atr:seo:proposals"
+_INDEX: Final = keys.SEO_PROPOSALS
 
 
 @dataclass(frozen=True)
@@ -132,8 +134,8 @@ class SeoStore:
 
 
 def _proposal_key(post_id: int) -> str:
-    return f"atr:seo:proposal:{post_id}"
+    return keys.seo_proposal(post_id)
 
 
 def _written_key(post_id: int) -> str:
-    return f"atr:seo:written:{post_id}"
+    return keys.seo_written(post_id)

@@ -18,8 +18,8 @@ from actors.base import atr_actor
 from brokers.boot import producer_broker
 from brokers.broker import build_broker
 from brokers.producer import send
-from middleware.doclog import Doclog, write_errors_key
-from pipeline import doclog
+from middleware.doclog import Doclog
+from pipeline import doclog, keys
 from pipeline.groups import get_group
 from pipeline.settings import Settings
 from tests.helpers import Lines, ends_with, wait_lines
@@ -215,7 +215,7 @@ def test_an_unwritable_doclog_never_fails_a_job_and_is_counted_in_redis(
         for n in range(3):
             doclog_blind.send(n=n)
         start_worker(broker, "misc")
-        key = write_errors_key("worker2")
+        key = keys.write_errors("worker2")
         deadline = time.monotonic() + 15
         while int(redis_client.get(key) or 0) < 9 and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -16,11 +16,12 @@ from dramatiq.brokers.redis import RedisBroker
 
 from brokers.boot import declare_group_actors, producer_broker
 from brokers.broker import build_broker
-from middleware.heartbeat import Heartbeat, heartbeat_key
+from middleware.heartbeat import Heartbeat
+from pipeline import keys
 from pipeline.groups import get_group
 from pipeline.settings import Settings
 
-KEY = heartbeat_key("worker2", socket.gethostname(), os.getpid())
+KEY = keys.heartbeat("worker2", socket.gethostname(), os.getpid())
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 10) -> None:

@@ -218,3 +218,54 @@ def test_the_first_process_of_a_new_master_empties_the_directory(tmp_path: Path)
     # A restarted group (a new master) starts from zero.
     assert prepare_directory(directory, master_pid=200)
     assert list(directory.glob("*.db")) == []
+
+
+def _health_state(client: redis.Redis) -> dict[str, tuple[str | None, bool]]:
+    """Every health bookkeeping key: its value and whether its TTL is still the one we set."""
+    found = sorted(client.scan_iter(match="atr:health:*"))
+    return {k: (client.get(k), 0 < client.ttl(k) <= _PLANTED_TTL_S or client.ttl(k) == -1)
+            for k in found}
+
+
+#: Below the streak TTL a check sets (3600 s): a refreshed key would show more.
+_PLANTED_TTL_S = 1000
+
+
+@pytest.mark.usefixtures("multiproc_env")
+def test_a_scrape_leaves_every_health_bookkeeping_key_unchanged(
+        redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> None:
+    port = free_port()
+    settings = Settings.from_env({
+        "REDIS_URL": redis_url, "ATR_DOCLOG_ROOT": str(tmp_path / "logs"),
+        "ATR_METRICS_DIR": str(tmp_path / "metrics"), "ATR_METRICS_WORKER2_PORT": str(port),
+        "ATR_HEALTH_BACKLOG_WARN": "1", "ATR_HEALTH_BACKLOG_CRIT": "2"})
+    producer = producer_broker(settings)
+    # Backlogs over WARN on two queues this group owns but the worker does not consume:
+    # ga4 with a streak already kept, index with none yet (a check would start one).
+    for i in range(3):
+        send(producer, "ping_ga4", {"token": f"waiting-{i}"})
+        send(producer, "ping_index", {"token": f"waiting-{i}"})
+    redis_client.set("atr:health:over:ga4", "1000.0", ex=_PLANTED_TTL_S)
+    redis_client.set("atr:health:doclog:worker2", '{"count": 1, "grew_at": 1000.0}')
+    # Lost doclog lines grew since the snapshot: a check would rewrite it.
+    redis_client.set("atr:doclog:write_errors:worker2", 5)
+    before = _health_state(redis_client)
+    broker, metrics = group_broker(settings)
+    worker = boot_worker(broker, {"misc"})
+    try:
+        assert metrics.serving
+        for _ in range(3):
+            samples = wait_scrape(port, lambda s: value(s, "atr_queue_waiting", queue="index")
+                                  == 3)
+            assert value(samples, "atr_queue_waiting", queue="ga4") == 3
+        assert _health_state(redis_client) == before
+    finally:
+        worker.stop()
+        broker.close()
+        producer.close()
+    # The same reads through atr health's own check do write: the test can fail.
+    from ops.health import run
+    run(settings, [GROUP])
+    after_check = _health_state(redis_client)
+    assert after_check != before
+    assert "atr:health:over:index" in after_check

@@ -23,9 +23,8 @@ from brokers.boot import producer_broker
 from brokers.producer import find_actor, send
 from devkit.redis_server import EmbeddedRedis
 from devkit.supervise import GroupProcess
-from middleware.heartbeat import heartbeat_key, heartbeat_pattern
-from ops.health import doclog_snapshot_key, over_key, run
-from ops.scheduler import heartbeat_key as scheduler_key
+from ops.health import run
+from pipeline import keys
 from pipeline.groups import get_group
 from pipeline.health import Status
 from pipeline.settings import Settings
@@ -39,9 +38,9 @@ def seed_alive(client: redis.Redis, *, worker1: int = 2, worker2: int = 2,
     """Heartbeat keys as live workers and a scheduler leave them (TTL 60 s)."""
     for group, count in (("worker1", worker1), ("worker2", worker2)):
         for pid in range(count):
-            client.set(heartbeat_key(group, "seeded", pid), "{}", ex=60)
+            client.set(keys.heartbeat(group, "seeded", pid), "{}", ex=60)
     if scheduler:
-        client.set(scheduler_key("seeded:1"), "now", ex=60)
+        client.set(keys.scheduler_heartbeat("seeded:1"), "now", ex=60)
 
 
 def health(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, dict[str, Any]]:
@@ -110,10 +109,10 @@ def test_a_backlog_counts_once_it_lasted_the_sustain_time(
     # First sight of the backlog: the streak starts now, not yet an alarm.
     assert code == 0
     assert report["queues"]["seo"]["waiting"] == 3
-    started = float(redis_client.get(over_key("seo")) or 0)
+    started = float(redis_client.get(keys.health_over("seo")) or 0)
     assert report["queues"]["seo"]["over_since"] == started
     # The streak started long ago (as if earlier checks had seen it): CRIT at 3.
-    redis_client.set(over_key("seo"), repr(started - 400))
+    redis_client.set(keys.health_over("seo"), repr(started - 400))
     code, report = health(env, tmp_path)
     assert (code, problems(report)) == (2, {("backlog", "seo"): "CRIT"})
     (check,) = [c for c in report["checks"] if c["status"] == "CRIT"]
@@ -125,7 +124,7 @@ def test_a_backlog_counts_once_it_lasted_the_sustain_time(
     redis_client.delete("dramatiq:seo")
     code, _ = health(env, tmp_path)
     assert code == 0
-    assert redis_client.exists(over_key("seo")) == 0
+    assert redis_client.exists(keys.health_over("seo")) == 0
 
 
 def test_a_stuck_queue_is_crit(broker: RedisBroker, worker_env: dict[str, str],
@@ -182,7 +181,7 @@ def test_lost_doclog_lines_and_a_missing_scheduler_warn(
     seed_alive(redis_client, worker1=0, worker2=0)
     code, report = health(worker_env, tmp_path)
     assert problems(report) == {("doclog", "worker2"): "WARN"}
-    redis_client.set(doclog_snapshot_key("worker2"),
+    redis_client.set(keys.health_doclog("worker2"),
                      json.dumps({"count": 3, "grew_at": time.time() - 3601}))
     code, report = health(worker_env, tmp_path)
     assert (code, report["status"]) == (0, "OK")
@@ -214,14 +213,14 @@ def test_a_real_worker_group_is_counted_and_a_stopped_one_is_crit(
     seed_alive(redis_client, worker1=0)
     env = {**worker_env, "ATR_WORKER1_PROCESSES": "1", "ATR_WORKER1_THREADS": "1"}
     with GroupProcess("worker1", env, tmp_path / "worker1.log", cwd=ROOT) as group:
-        wait_for(lambda: len(list(redis_client.scan_iter(heartbeat_pattern("worker1")))) == 1,
+        wait_for(lambda: len(list(redis_client.scan_iter(keys.heartbeat_pattern("worker1")))) == 1,
                  timeout=60)
         code, report = health(env, tmp_path, "--group", "worker1")
         assert (code, report["groups"]["worker1"]["live"]) == (0, 1), group.log_text()
         assert report["groups"]["worker1"]["expected"] == 1
         # A graceful stop deletes the key at once: no live process, CRIT.
         assert group.stop() == 0
-    assert list(redis_client.scan_iter(heartbeat_pattern("worker1"))) == []
+    assert list(redis_client.scan_iter(keys.heartbeat_pattern("worker1"))) == []
     code, report = health(env, tmp_path, "--group", "worker1")
     assert (code, problems(report)) == (2, {("workers", "worker1"): "CRIT"})
 
@@ -257,7 +256,7 @@ def test_a_killed_worker_goes_crit_once_its_heartbeat_expires(
                              str(tmp_path / "logs")], cwd=ROOT, env=worker_env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        key = heartbeat_key("worker2", os.uname().nodename, proc.pid)
+        key = keys.heartbeat("worker2", os.uname().nodename, proc.pid)
         wait_for(lambda: redis_client.exists(key) == 1, timeout=60)
         code, report = health(env, tmp_path, "--group", "worker2")
         assert (code, report["groups"]["worker2"]["live"]) == (0, 1)

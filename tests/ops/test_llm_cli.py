@@ -12,7 +12,7 @@ import redis
 from devkit.fakes import gemini_server, openai_server
 from devkit.fakes.gemini_server import GeminiFake
 from devkit.fakes.openai_server import OpenAIFake
-from pipeline.llm.chain import exhausted_key
+from pipeline import keys
 from tests.helpers import assert_one_clear_line, run_atr
 
 POST = {"title": "겨울철 감기 예방법 5가지, 면역력 높이는 생활 습관",
@@ -80,7 +80,7 @@ def test_quota_mark_shows_in_status_and_reset_clears_it(
     assert "out of quota (insufficient_quota)" in status.stdout
     reset = run_atr("llm", "reset", "openai", env=env, cwd=tmp_path)
     assert reset.stdout.strip() == "openai: quota mark and cooldown cleared"
-    assert not redis_client.exists(exhausted_key("openai"))
+    assert not redis_client.exists(keys.llm_exhausted("openai"))
 
 
 def test_no_provider_answering_is_exit_1_with_each_reason(

@@ -17,7 +17,8 @@ import redis
 from brokers.boot import producer_broker
 from devkit.redis_server import free_port
 from devkit.supervise import atr_executable
-from ops.scheduler import TICK_OPTION, Scheduler, claim_key
+from ops.scheduler import TICK_OPTION, Scheduler
+from pipeline import keys
 from pipeline.schedule import ScheduledJob, next_tick, scheduled_jobs
 from pipeline.settings import Settings
 from tests.helpers import run_atr
@@ -53,7 +54,7 @@ def test_a_tick_claimed_by_one_scheduler_is_not_enqueued_by_another(
     assert first.fire(job, tick) is True
     assert second.fire(job, tick) is False
     assert queued_ticks(redis_client, "doclog") == {tick.isoformat(): 1}
-    assert redis_client.get(claim_key("doclog_rotate", tick)) == first.identity
+    assert redis_client.get(keys.schedule_claim("doclog_rotate", tick)) == first.identity
     broker.close()
 
 

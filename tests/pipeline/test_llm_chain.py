@@ -14,9 +14,9 @@ from devkit.fakes import gemini_server, openai_server
 from devkit.fakes.gemini_server import GeminiFake
 from devkit.fakes.llm_ledger import Fault
 from devkit.fakes.openai_server import OpenAIFake
-from pipeline import doclog
+from pipeline import doclog, keys
 from pipeline.doclog import DoclogWriter, MessageScope
-from pipeline.llm.chain import LlmChain, exhausted_key
+from pipeline.llm.chain import LlmChain
 from pipeline.llm.config import build_chain
 from pipeline.llm.errors import BudgetDeferred, LlmUnavailable
 from pipeline.llm.request import SeoRequest, parse_answer
@@ -141,9 +141,9 @@ def test_insufficient_quota_goes_straight_to_the_fallback_for_the_day(
     openai_fake.quota_exhausted = True
     assert chain.suggest(POST).provider == "gemini"
     assert len(openai_fake.requests) == 1  # not retried
-    mark = redis_client.get(exhausted_key("openai"))
+    mark = redis_client.get(keys.llm_exhausted("openai"))
     assert mark is not None and "insufficient_quota" in str(mark)
-    assert 0 < int(redis_client.ttl(exhausted_key("openai"))) <= 86_401
+    assert 0 < int(redis_client.ttl(keys.llm_exhausted("openai"))) <= 86_401
     # The next message does not call openai at all.
     assert chain.suggest(POST).provider == "gemini"
     assert len(openai_fake.requests) == 1
@@ -159,7 +159,7 @@ def test_gemini_daily_quota_marks_it_exhausted(
                         ("gemini", "openai"))
     gemini_fake.inject("insufficient_quota")
     assert chain.suggest(POST).provider == "openai"
-    assert "PerDay" in str(redis_client.get(exhausted_key("gemini")))
+    assert "PerDay" in str(redis_client.get(keys.llm_exhausted("gemini")))
 
 
 def test_a_429_becomes_a_cooldown_that_every_worker_honours(
