@@ -46,6 +46,8 @@ from brokers.boot import producer_broker
 from devkit.redis_server import EmbeddedRedis
 from devkit.supervise import GroupProcess
 from devkit.wordpress import WordPressStandIn
+from pipeline.doclog.render import render_line
+from pipeline.redact import Redactor
 from pipeline.settings import Settings
 from pipeline.text import post_title
 from tests.raw_producer import raw_send
@@ -183,6 +185,11 @@ def generate(case: ActorCase) -> list[Any]:
     return found
 
 
+def as_logged(value: Any) -> Any:
+    """``value`` as a doclog line holds it: the same JSON, secret-named keys' values hidden."""
+    return json.loads(render_line({"kwargs": value}, redactor=Redactor()))["kwargs"]
+
+
 def canonical(value: Any) -> str:
     """JSON with its types: True and 1, 1 and 1.0 stay apart."""
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
@@ -296,9 +303,10 @@ def test_generated_payloads_never_crash_retry_coerce_or_call_out(
         assert all(ln["attempt"] == 1 for ln in events), (payload, names)
         started = events[0]
         assert started["event"] == "started"
-        # As sent, type for type (the doclog keeps it whole unless the line was cut).
+        # As sent, type for type (the doclog keeps it whole unless the line was
+        # cut; a secret-named key's value shows as [REDACTED], as on any line).
         if not started.get("truncated"):
-            assert canonical(started["kwargs"]) == canonical(payload), payload
+            assert canonical(started["kwargs"]) == canonical(as_logged(payload)), payload
         payload_error = final["event"] == "rejected" and final["error"].startswith(
             "PayloadError:")
         if is_valid(case, payload):
@@ -309,12 +317,15 @@ def test_generated_payloads_never_crash_retry_coerce_or_call_out(
             assert payload_error, (payload, names, final.get("error"))
             assert names == ["started", "rejected"]
 
-    # The only external calls are for valid payloads' posts.
+    # The only external calls are for valid payloads' posts (a generated id
+    # can be one of the stand-in's posts: then the job runs, with its media
+    # and tag requests).
     asked = [r.path for r in system.wordpress.requests[requests_before:]]
     ids_asked = {int(m.group(1)) for path in asked
                  if (m := re.search(r"/posts/(\d+)", path))}
     assert ids_asked <= valid_post_ids, sorted(ids_asked - valid_post_ids)[:5]
-    assert all(re.search(r"/posts/\d+$", path) for path in asked), asked[:5]
+    if not valid_post_ids:
+        assert asked == []
 
     # Both groups are alive and their logs show no crash.
     for group in system.groups:
