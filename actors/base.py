@@ -18,10 +18,17 @@ import dramatiq
 from dramatiq import Actor
 from dramatiq.broker import Broker
 
+from actors import peers
 from middleware.deferral import RequeueAfter
 from middleware.doclog import DOCLOG_STREAM_OPTION
 from pipeline import doclog, names
-from pipeline.errors import ConfigError, Deferred, PermanentError
+from pipeline.errors import (
+    ConfigError,
+    Deferred,
+    OutageError,
+    PeerMisconfigured,
+    PermanentError,
+)
 from pipeline.payload import check_call
 
 __all__ = ["ACTOR_DEFAULTS", "atr_actor", "declare_module", "job"]
@@ -42,22 +49,27 @@ class _JobSpec:
     queue: str
     name: str
     options: dict[str, Any] = field(default_factory=dict)
+    uses: tuple[str, ...] = ()
 
 
 _JOBS: dict[str, list[_JobSpec]] = {}
 
 
-def job(*, queue: str, name: str | None = None, **options: Any) -> Callable[[F], F]:
+def job(*, queue: str, name: str | None = None, uses: tuple[str, ...] = (),
+        **options: Any) -> Callable[[F], F]:
     """Mark a function of an actor module as an actor on ``queue`` (declared at boot).
 
-    The function is returned unchanged; the queue is checked now, the options
-    when the actor is declared.
+    ``uses`` names the peers the job needs (``"wordpress"``): while one is
+    paused (:mod:`actors.peers`) its messages wait instead of running. The
+    function is returned unchanged; the queue and peers are checked now, the
+    options when the actor is declared.
     """
     _check_queue(queue)
+    needs = peers.check_peers(uses)
 
     def decorator(fn: F) -> F:
         _JOBS.setdefault(fn.__module__, []).append(
-            _JobSpec(fn, queue, name or fn.__name__, dict(options)))
+            _JobSpec(fn, queue, name or fn.__name__, dict(options), needs))
         return fn
 
     return decorator
@@ -66,11 +78,13 @@ def job(*, queue: str, name: str | None = None, **options: Any) -> Callable[[F],
 def declare_module(broker: Broker, module: str) -> list[Actor[Any, Any]]:
     """Import ``module`` and declare the functions it marked with :func:`job` on ``broker``."""
     importlib.import_module(module)
-    return [atr_actor(queue=spec.queue, name=spec.name, broker=broker, **spec.options)(spec.fn)
+    return [atr_actor(queue=spec.queue, name=spec.name, broker=broker, uses=spec.uses,
+                      **spec.options)(spec.fn)
             for spec in _JOBS.get(module, [])]
 
 
 def atr_actor(*, queue: str, broker: Broker, name: str | None = None,
+              uses: tuple[str, ...] = (),
               **options: Any) -> Callable[[Callable[..., Any]], Actor[Any, Any]]:
     """Declare an actor on ``queue`` of ``broker`` now, with the project's defaults.
 
@@ -88,15 +102,18 @@ def atr_actor(*, queue: str, broker: Broker, name: str | None = None,
                               f"characters of a-z 0-9 _; set {DOCLOG_STREAM_OPTION}=...")
         declare = dramatiq.actor(actor_name=actor_name, queue_name=queue,
                                  broker=broker, **merged)
-        actor: Actor[Any, Any] = declare(_checked(fn, actor_name))
+        actor: Actor[Any, Any] = declare(_checked(fn, actor_name, peers.check_peers(uses)))
         return actor
 
     return decorator
 
 
-def _checked(fn: Callable[..., Any], actor_name: str) -> Callable[..., Any]:
+def _checked(fn: Callable[..., Any], actor_name: str,
+             uses: tuple[str, ...] = ()) -> Callable[..., Any]:
     """``fn`` raising PayloadError (dead-letter at once) for arguments it cannot take,
-    and a :class:`RequeueAfter` for a :class:`Deferred` (wait, no retry used).
+    and a :class:`RequeueAfter` for a :class:`Deferred` (wait, no retry used): also
+    for a peer of ``uses`` that is paused, a peer's outage within its budget
+    and a peer's misconfiguration (which pauses it; see :mod:`actors.peers`).
 
     A producer that misspells a keyword would otherwise get a TypeError, which
     Dramatiq retries like any failure although no retry can help. The check is
@@ -108,11 +125,20 @@ def _checked(fn: Callable[..., Any], actor_name: str) -> Callable[..., Any]:
         # already; this one covers a direct call of the actor.
         check_call(fn, actor_name, args, kwargs)
         try:
+            peers.check_pauses(uses, actor_name)
             return fn(*args, **kwargs)
         except Deferred as exc:
             # Waiting for a shared budget is not a failure: DeferringRetries
             # re-enqueues it without using up a retry.
             raise RequeueAfter.of(exc) from None
+        except PeerMisconfigured as exc:
+            # Every message would fail alike: pause the peer's jobs, keep this one.
+            raise RequeueAfter.of(peers.on_misconfigured(exc, actor_name)) from None
+        except OutageError as exc:
+            wait = peers.on_outage(exc)
+            if wait is None:
+                raise  # past the outage budget: Dramatiq's retries, then dead letters
+            raise RequeueAfter.of(wait) from None
 
     return checked
 

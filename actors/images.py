@@ -54,7 +54,7 @@ IMAGE_OPTIONS: Final[dict[str, Any]] = {"max_retries": 5, "time_limit": _LOCK_TT
                                         "imagemagick_needs": imagemagick_needs}
 
 
-@job(queue=QUEUE_THUMBNAILS, name=names.ACTOR_THUMBNAIL, **IMAGE_OPTIONS)
+@job(queue=QUEUE_THUMBNAILS, name=names.ACTOR_THUMBNAIL, uses=("wordpress",), **IMAGE_OPTIONS)
 def thumbnail(post_id: int) -> None:
     """Render post ``post_id``'s thumbnail to ``ATR_THUMB_OUT_DIR/<post_id>.<ext>``.
 
@@ -73,7 +73,7 @@ def thumbnail(post_id: int) -> None:
     logger.info("thumbnail: post %r rendered to %s.", checked, path)
 
 
-@job(queue=QUEUE_IMAGES, name=names.ACTOR_FI_PIPELINE, **IMAGE_OPTIONS)
+@job(queue=QUEUE_IMAGES, name=names.ACTOR_FI_PIPELINE, uses=("wordpress",), **IMAGE_OPTIONS)
 def fi_pipeline(post_id: int, force: bool = False) -> None:
     """Render, upload (once) and set post ``post_id``'s featured image.
 

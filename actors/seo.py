@@ -3,7 +3,8 @@
 Payloads (JSON-clean, see docs/messages.md)::
 
     seo_automation {"post_id": 101, "force": false}   -> a proposal, or a write (apply mode)
-    seo_apply      {"post_id": 101, "force": false}   -> writes the stored proposal
+    seo_apply      {"post_id": 101, "force": false, "proposal_id": "..."}
+                                                       -> writes the stored proposal
 
 ``seo_automation`` reads the post through the bridge, asks the LLM chain,
 checks the answer against the quality guide (one more try with the reasons),
@@ -27,6 +28,7 @@ import uuid
 from contextlib import AbstractContextManager
 from typing import Final
 
+import dramatiq
 import redis
 from dramatiq.middleware import CurrentMessage
 
@@ -34,11 +36,13 @@ from actors.base import job
 from actors.llm import LLM_OPTIONS, llm_chain
 from actors.shared import check_flag, check_post_id, redis_lock
 from middleware.runtime import current
-from pipeline import keys, names
+from pipeline import doclog, keys, names
+from pipeline.errors import PayloadError
 from pipeline.names import QUEUE_SEO
-from pipeline.seo.automation import Applied, apply_proposal, automate_seo
+from pipeline.seo.automation import SKIP_POST_CHANGED, Applied, apply_proposal, automate_seo
 from pipeline.seo.quality import QualityGuide
 from pipeline.seo.store import SeoStore
+from pipeline.text import quote_value
 from pipeline.wordpress import Bridge, BridgeConfig, TagLock
 
 __all__ = ["seo_apply", "seo_automation"]
@@ -53,7 +57,7 @@ _TAG_LOCK_MS: Final = 30_000
 _BUSY_WAIT_MS: Final = 5_000
 
 
-@job(queue=QUEUE_SEO, name=names.ACTOR_SEO_AUTOMATION, **LLM_OPTIONS)
+@job(queue=QUEUE_SEO, name=names.ACTOR_SEO_AUTOMATION, uses=("wordpress",), **LLM_OPTIONS)
 def seo_automation(post_id: int, force: bool = False) -> None:
     """Propose (or, in apply mode, write) SEO tags and meta for post ``post_id``.
 
@@ -75,22 +79,40 @@ def seo_automation(post_id: int, force: bool = False) -> None:
         _log_applied(checked, outcome.applied)
 
 
-@job(queue=QUEUE_SEO, name=names.ACTOR_SEO_APPLY, max_retries=5)
-def seo_apply(post_id: int, force: bool = False) -> None:
+@job(queue=QUEUE_SEO, name=names.ACTOR_SEO_APPLY, uses=("wordpress",), max_retries=5)
+def seo_apply(post_id: int, force: bool = False, proposal_id: str | None = None) -> None:
     """Write the stored proposal of post ``post_id`` (``atr seo approve`` sends this).
 
-    Payload: ``{"post_id": 101, "force": false}``. Rejected when the post has
-    no proposal (run ``seo_automation`` first).
+    Payload: ``{"post_id": 101, "force": false, "proposal_id": "..."}``
+    (``proposal_id``, optional: the proposal the approver reviewed). Rejected
+    when the post never had a proposal (run ``seo_automation`` first). A
+    repeated approval succeeds without writing (``seo.apply_skipped``). A
+    proposal whose post was retitled or edited since is not written: the
+    job logs ``seo.stale`` and enqueues ``seo_automation`` for a new
+    proposal, which the approver reviews again.
     """
     checked, force = check_post_id(post_id), check_flag("force", force)
+    if proposal_id is not None and (not isinstance(proposal_id, str) or not proposal_id):
+        raise PayloadError(f"proposal_id must be a message id string (as `atr seo review "
+                           f"--json` shows it) or absent, got {quote_value(proposal_id, 60)}")
     settings = current().settings
     client = current().redis
     with _post_lock(client, checked), \
             Bridge(BridgeConfig.from_settings(settings)) as bridge:
-        applied = apply_proposal(bridge, checked, store=SeoStore(client),
+        outcome = apply_proposal(bridge, checked, store=SeoStore(client),
                                  tag_lock=_tag_lock(client), plugin=settings.seo_plugin,
-                                 force=force)
-    _log_applied(checked, applied)
+                                 force=force, proposal_id=proposal_id)
+    if outcome.applied is not None:
+        _log_applied(checked, outcome.applied)
+    elif outcome.skipped == SKIP_POST_CHANGED:
+        message = dramatiq.get_broker().get_actor(names.ACTOR_SEO_AUTOMATION).send(post_id=checked)
+        doclog.emit(doclog.EVENT_SEO_STALE, post_id=checked, proposal_id=outcome.proposal_id,
+                    changes=list(outcome.changes), reproposed=message.message_id)
+        logger.warning("seo: post %r changed since its proposal (%s): not written; a new "
+                       "proposal was requested (message %r), review it with `atr seo review`.",
+                       checked, "; ".join(outcome.changes), message.message_id)
+    else:
+        logger.info("seo: post %r: nothing to apply (%s).", checked, outcome.skipped)
 
 
 def _tag_lock(client: redis.Redis) -> TagLock:

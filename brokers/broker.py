@@ -13,6 +13,7 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
+from brokers.redis_broker import AtrRedisBroker
 from middleware.deferral import DeferringRetries
 from middleware.doclog import Doclog
 from middleware.heartbeat import Heartbeat
@@ -20,6 +21,7 @@ from middleware.imagemagick import ImageMagickPolicy
 from middleware.metrics import metrics_middleware
 from middleware.payload import PayloadGuard
 from middleware.permanent import PermanentFailures
+from middleware.redis_outage import RedisOutage
 from middleware.runtime import BindRuntime, Runtime
 from middleware.sentry import Sentry
 from middleware.systemd_notify import SystemdNotify
@@ -79,6 +81,11 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
         # Names this worker process's group in Redis while its threads live, so
         # atr health can count live processes per group; a no-op in producers.
         Heartbeat(group.name if group else None),
+        # Dramatiq's consumers drop the delayed messages they hold in memory
+        # when they lose Redis (those stay in this worker's ack set, never
+        # given back while it lives): requeue them once Redis answers, and
+        # write redis.lost / redis.restored to the doclog. A no-op in producers.
+        RedisOutage(writer, group.name if group else None),
     ]
     # The project's other middleware (ImageMagick policy, systemd, Prometheus)
     # is appended here, in this order; nothing is added anywhere else. (Sentry
@@ -113,5 +120,5 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
     # broker in a process hands its own settings and client to its messages.
     middleware.append(BindRuntime(Runtime(settings, group, client)))
     # RedisBroker.__init__ is unannotated in dramatiq 2.2.
-    return RedisBroker(client=client, middleware=middleware)  # type: ignore[no-untyped-call]
+    return AtrRedisBroker(client=client, middleware=middleware)  # type: ignore[no-untyped-call]
 

@@ -1,7 +1,11 @@
 """A private ``redis-server`` on a free loopback port, for the demo, tests and benches.
 
-It keeps nothing on disk, dies with its parent (``PR_SET_PDEATHSIG``) and is
-stopped on exit from the ``with`` block.
+By default it keeps nothing on disk. With ``appendonly=True`` it keeps an
+append-only file (``appendfsync everysec``, Debian's default) in its working
+directory, so fault tests can :meth:`~EmbeddedRedis.halt` it and
+:meth:`~EmbeddedRedis.start` it again on the same port with its data, as
+``systemctl restart redis-server`` does. It dies with its parent
+(``PR_SET_PDEATHSIG``) and is stopped on exit from the ``with`` block.
 """
 
 from __future__ import annotations
@@ -47,12 +51,17 @@ def _die_with_parent() -> None:
 
 
 class EmbeddedRedis:
-    """A redis-server child process bound to 127.0.0.1 on a free port."""
+    """A redis-server child process bound to 127.0.0.1 on a free port.
 
-    def __init__(self, workdir: Path | None = None) -> None:
+    ``appendonly`` turns the append-only file on; the port chosen at the first
+    :meth:`start` is kept by later starts, so clients reconnect to the same URL.
+    """
+
+    def __init__(self, workdir: Path | None = None, *, appendonly: bool = False) -> None:
         self._workdir = workdir
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
+        self._appendonly = appendonly
         self.port = 0
 
     @property
@@ -65,8 +74,17 @@ class EmbeddedRedis:
         """The server's process id while it runs."""
         return self._proc.pid if self._proc else None
 
+    @property
+    def running(self) -> bool:
+        """True while the server process lives."""
+        return self._proc is not None and self._proc.poll() is None
+
     def start(self) -> str:
-        """Start the server, wait until it answers PING and return its URL."""
+        """Start the server, wait until it answers PING and return its URL.
+
+        After a :meth:`halt` it starts again on the same port and directory
+        (and so, with ``appendonly``, with the data it had).
+        """
         binary = shutil.which("redis-server")
         if binary is None:
             raise RedisServerError(
@@ -77,13 +95,16 @@ class EmbeddedRedis:
             self._workdir = Path(self._tmp.name)
         self._workdir.mkdir(parents=True, exist_ok=True)
         last_log = ""
+        restart = self.port != 0
         for _attempt in range(3):  # a port can be taken between probe and bind
-            self.port = free_port()
+            if not restart:
+                self.port = free_port()
             log = self._workdir / f"redis-{self.port}.log"
             self._proc = subprocess.Popen(
                 [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-                 "--appendonly", "no", "--dir", str(self._workdir), "--logfile", str(log),
-                 "--daemonize", "no"],
+                 "--appendonly", "yes" if self._appendonly else "no",
+                 "--appendfsync", "everysec", "--dir", str(self._workdir),
+                 "--logfile", str(log), "--daemonize", "no"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 preexec_fn=_die_with_parent,  # only calls prctl: safe between fork and exec
             )
@@ -112,9 +133,21 @@ class EmbeddedRedis:
         finally:
             client.close()
 
+    def halt(self, *, kill: bool = False) -> None:
+        """Stop the server process but keep its port and directory, for a later :meth:`start`.
+
+        SIGTERM (Redis flushes its append-only file, as on ``systemctl
+        stop``) or, with ``kill``, SIGKILL (a crash).
+        """
+        if kill and self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._kill()
+
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL after 5 s) and remove its directory."""
         self._kill()
+        self.port = 0
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None

@@ -44,7 +44,8 @@ class Exit(IntEnum):
 #: The modules that add subcommands, each through its ``add_parsers(subparsers)``,
 #: in ``atr --help`` order after the core commands of :mod:`ops.cli`.
 COMMAND_MODULES: Final = ("ops.doclog_cli", "ops.health", "ops.dashboard_cli",
-                          "ops.imagemagick_cli", "ops.llm_cli", "ops.seo_cli")
+                          "ops.imagemagick_cli", "ops.llm_cli", "ops.seo_cli", "ops.dead_cli",
+                          "ops.pause_cli")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -112,6 +112,8 @@ def report_dict(observations: Observations, report: Report) -> dict[str, Any]:
                             "doclog_errors_grew_at": g.doclog_grew_at}
                    for g in observations.groups},
         "scheduler": {"alive": observations.schedulers},
+        "paused": {peer: {"since": since, "reason": reason}
+                   for peer, since, reason in observations.pauses},
     }
 
 
@@ -138,6 +140,7 @@ def render(observations: Observations, report: Report) -> str:
                       "STATUS"], queue_rows), "",
         render_table(["GROUP", "LIVE/EXPECTED", "DOCLOG ERRORS", "STATUS"], group_rows), "",
         f"scheduler: {observations.schedulers} alive  {status[('scheduler', 'scheduler')]}",
+        *(f"paused: {peer} jobs since {since}  CRIT" for peer, since, _ in observations.pauses),
     ]
     if report.problems:
         lines.append("")

@@ -3,11 +3,16 @@
     atr seo review [--json] [POST_ID ...]
     atr seo approve (POST_ID ... | --all) [--force]
 
-``review`` shows each stored proposal beside the post's values when it was
-proposed: tags, focus keyword, meta description, SEO title, with a note on
-fields a person edited (those are kept when applied, unless ``--force``).
-``approve`` enqueues ``seo_apply`` for each post (worker1 writes it, checking
-again for edits made since the proposal). Exit codes: 0 done, 1 a post asked
+``review`` shows each stored proposal beside the post's values as they are
+NOW in WordPress (read live): tags, focus keyword, meta description, SEO
+title, with a note on fields a person edited (those are kept when applied,
+unless ``--force``) and a warning when the post was retitled or edited since
+the proposal (approving it then writes nothing: a new proposal is made).
+When WordPress cannot be read, the values as of proposal time are shown and
+marked so. ``approve`` enqueues ``seo_apply`` for each post (worker1 writes
+it, checking again for edits made since the proposal); a post retitled or
+edited since its proposal is named on stderr: worker1 writes nothing for it
+and makes a new proposal. Exit codes: 0 done, 1 a post asked
 for has no proposal, 2 bad usage or settings, 3 Redis unreachable.
 """
 
@@ -24,6 +29,7 @@ from pipeline import names
 from pipeline.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from pipeline.seo.review import LiveReview
     from pipeline.seo.store import Proposal
 
 __all__ = ["add_parsers", "seo_review_text"]
@@ -56,13 +62,15 @@ def _cmd_review(args: argparse.Namespace) -> int:
     settings = load_settings()
     try:
         proposals, missing = _select(settings, args.posts, every=not args.posts)
+        reviews = _live(settings, proposals)
     except redis.RedisError as exc:
         return _redis_down(settings, exc)
     if args.json:
-        print(json.dumps({"proposals": [p.to_json() for p in proposals],
+        print(json.dumps({"proposals": [{**r.proposal.to_json(), "now": r.to_json()}
+                                        for r in reviews],
                           "missing": missing}, ensure_ascii=False, indent=2))
     else:
-        print(_render(proposals) if proposals else "no SEO proposals waiting for review")
+        print(_render(reviews) if reviews else "no SEO proposals waiting for review")
         for post_id in missing:
             print(f"post {post_id}: no proposal", file=sys.stderr)
     return Exit.PROBLEM if missing else Exit.OK
@@ -77,6 +85,8 @@ def _cmd_approve(args: argparse.Namespace) -> int:
     settings = load_settings()
     try:
         proposals, missing = _select(settings, args.posts, every=args.all)
+        changed = {r.proposal.post_id: r.changes for r in _live(settings, proposals)
+                   if r.changes}
     except redis.RedisError as exc:
         return _redis_down(settings, exc)
     from brokers.boot import producer_broker
@@ -85,10 +95,19 @@ def _cmd_approve(args: argparse.Namespace) -> int:
     broker = producer_broker(settings)
     try:
         for proposal in proposals:
-            message = send(broker, names.ACTOR_SEO_APPLY, {"post_id": proposal.post_id,
-                                                 "force": bool(args.force)})
+            # The proposal reviewed: a repeated approval, or one of a proposal
+            # replaced since, is then a no-op instead of writing something unseen.
+            message = send(broker, names.ACTOR_SEO_APPLY,
+                           {"post_id": proposal.post_id, "force": bool(args.force),
+                            "proposal_id": proposal.message_id})
             print(f"post {proposal.post_id}: {names.ACTOR_SEO_APPLY} enqueued "
                   f"(message_id={message.message_id})")
+            if proposal.post_id in changed:
+                # The worker checks again and decides; this tells the approver now.
+                print(f"atr seo approve: post {proposal.post_id} changed since its proposal "
+                      f"({'; '.join(changed[proposal.post_id])}): it will not be written; a "
+                      f"new proposal is made instead, review it with `atr seo review "
+                      f"{proposal.post_id}`", file=sys.stderr)
     finally:
         broker.close()
     for post_id in missing:
@@ -102,7 +121,30 @@ def _cmd_approve(args: argparse.Namespace) -> int:
 def seo_review_text(settings: Settings, posts: list[int]) -> str:
     """``atr seo review POST_ID ...`` as text (the demo prints it)."""
     proposals, _ = _select(settings, posts, every=False)
-    return _render(proposals)
+    return _render(_live(settings, proposals))
+
+
+def _live(settings: Settings, proposals: list[Proposal]) -> list[LiveReview]:
+    """The proposals beside their posts read now (as of proposal time without a bridge)."""
+    from pipeline import redis_client
+    from pipeline.seo.review import review_live
+    from pipeline.seo.store import SeoStore
+    from pipeline.wordpress import Bridge, BridgeConfig, BridgeNotConfiguredError
+
+    if not proposals:
+        return []
+    client = redis_client.connect(settings.redis_url, "cli")
+    try:
+        store = SeoStore(client)
+        try:
+            config = BridgeConfig.from_settings(settings)
+        except BridgeNotConfiguredError as exc:
+            return review_live(proposals, None, settings.seo_plugin, store.get_written,
+                               offline_note=str(exc))
+        with Bridge(config) as bridge:
+            return review_live(proposals, bridge, settings.seo_plugin, store.get_written)
+    finally:
+        client.close()
 
 
 def _select(settings: Settings, posts: list[int], *,
@@ -122,21 +164,28 @@ def _select(settings: Settings, posts: list[int], *,
         client.close()
 
 
-def _render(proposals: list[Proposal]) -> str:
+def _render(reviews: list[LiveReview]) -> str:
     from pipeline.seo.store import FIELDS
 
     blocks = []
-    for p in proposals:
-        rows = [["tags", ", ".join(p.current.tags) or "-", ", ".join(p.proposed.tags), ""]]
+    for r in reviews:
+        p, now = r.proposal, r.current
+        rows = [["tags", ", ".join(now.tags) or "-", ", ".join(p.proposed.tags), ""]]
         for name in FIELDS:
-            note = "edited by a person: kept unless --force" if name in p.protected else \
-                "same" if p.current.get(name) == p.proposed.get(name) else ""
-            rows.append([_LABELS[name], p.current.get(name) or "-", p.proposed.get(name),
-                         note])
+            note = "edited by a person: kept unless --force" if name in r.protected else \
+                "same" if now.get(name) == p.proposed.get(name) else ""
+            shown = "(not readable)" if r.unreadable else now.get(name) or "-"
+            rows.append([_LABELS[name], shown, p.proposed.get(name), note])
         head = (f"post {p.post_id}  {p.title}\n  proposed {p.created} by {p.provider} "
                 f"({p.model})")
-        blocks.append(head + "\n" + _indent(render_table(
-            ["FIELD", "CURRENT", "PROPOSED", "NOTE"], rows)))
+        warnings = [f"  WARNING: the post changed since this proposal ({change}); approving "
+                    "it writes nothing and asks for a new proposal" for change in r.changes]
+        if r.note:
+            warnings.append(f"  NOTE: {r.note}")
+        column = "CURRENT (now)" if r.live else "CURRENT (at proposal)"
+        blocks.append("\n".join([head, *warnings]) + "\n" + _indent(render_table(
+            ["FIELD", column, "PROPOSED", "NOTE"], rows)))
+    proposals = [r.proposal for r in reviews]
     blocks.append(f"{len(proposals)} proposal(s). Approve with: atr seo approve "
                   f"{' '.join(str(p.post_id) for p in proposals)}   (or --all)")
     return "\n\n".join(blocks)

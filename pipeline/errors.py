@@ -11,7 +11,9 @@ __all__ = [
     "AtrError",
     "ConfigError",
     "Deferred",
+    "OutageError",
     "PayloadError",
+    "PeerMisconfigured",
     "PermanentError",
     "RedisUnreachable",
     "RenderError",
@@ -31,6 +33,27 @@ class PermanentError(AtrError):
 
 class TransientError(AtrError):
     """Raised when a later attempt may succeed (timeouts, 5xx, 429)."""
+
+
+class OutageError(TransientError):
+    """Raised when a peer service is down (refused, timed out, 5xx); ``peer`` names it.
+
+    Waited out for the peer's outage budget (``ATR_WP_OUTAGE_BUDGET_S``) with
+    growing back-off before the usual retries count (``actors.base``).
+    """
+
+    peer: str = ""
+
+
+class PeerMisconfigured(PermanentError):
+    """Raised when a peer refuses our configuration (credentials, role, address): ``peer``.
+
+    Every message of every job using the peer would fail the same way, so the
+    job types are paused (:mod:`pipeline.pause`) rather than each message
+    dead-lettered; outside a worker it is a plain permanent error.
+    """
+
+    peer: str = ""
 
 
 class ConfigError(AtrError):

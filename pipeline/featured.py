@@ -146,6 +146,10 @@ def attach_featured_image(bridge: Bridge, post_id: int, spec: ThumbSpec, *, forc
             memo.put(slug, media.id)
         doclog.emit(doclog.EVENT_THUMBNAIL_UPLOADED, post_id=post_id, media_id=media.id,
                     slug=media.slug, source_url=media.source_url, bytes=len(data))
+    if post.featured_media == media.id:
+        # Already featured (force on an unchanged thumbnail): a POST would only
+        # bump `modified` and run the site's save_post hooks again.
+        return _kept(post_id, "current", media.id, slug)
     set_featured_media(bridge, post_id, media.id)
     doclog.emit(doclog.EVENT_THUMBNAIL_FEATURED_SET, post_id=post_id, media_id=media.id,
                 previous=post.featured_media, reused=existing is not None)

@@ -46,6 +46,9 @@ Per group:
 Overall:
 
 - **scheduler**: no live ``atr scheduler`` is WARN: periodic jobs will not run.
+- **pause**: a set pause flag (:mod:`pipeline.pause`: WordPress refused our
+  credentials, role or address) is CRIT: the jobs that use the peer wait,
+  nothing is lost, but nothing gets done until the cause is fixed.
 """
 
 from __future__ import annotations
@@ -143,6 +146,8 @@ class Observations:
     queues: tuple[QueueObservation, ...]
     groups: tuple[GroupObservation, ...]
     schedulers: int
+    #: Set pause flags: (peer, since, reason).
+    pauses: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -232,6 +237,7 @@ def evaluate(observations: Observations, thresholds: Thresholds) -> Report:
         checks.append(_workers(group))
         checks.append(_doclog(group, observations.now))
     checks.append(_scheduler(observations.schedulers))
+    checks.extend(_pause(*pause) for pause in observations.pauses)
     return Report(tuple(checks))
 
 
@@ -317,6 +323,13 @@ def _scheduler(schedulers: int) -> Check:
     return Check("scheduler", "scheduler", Status.WARN, detail, (
         "no atr scheduler is running: periodic jobs (doclog_rotate) will not be enqueued; "
         "start it (atr scheduler, or its systemd service) on one or both hosts"))
+
+
+def _pause(peer: str, since: str, reason: str) -> Check:
+    return Check("pause", peer, Status.CRIT, f"{peer} jobs paused since {since}", (
+        f"the jobs that use {peer} are paused (their messages wait, none is dead-lettered): "
+        f"{reason}; fix it, then `atr pause clear {peer}` (a probe once a minute also "
+        "clears it when it succeeds)"))
 
 
 def _duration(seconds: float) -> str:

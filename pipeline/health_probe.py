@@ -13,7 +13,8 @@ fetched-but-unacked messages: running or prefetched); ``delayed`` = HLEN
 ``dramatiq:q.DQ.msgs``; ``dead`` = ZCARD ``dramatiq:q.XQ``; the age of the head
 message from its ``message_timestamp`` or, for a message that came back from
 the delay queue, its ``eta``. Per group: the workers' heartbeat keys and the
-doclog write-error counter; schedulers: their heartbeat keys.
+doclog write-error counter; schedulers: their heartbeat keys; the pause flags
+(:mod:`pipeline.pause`).
 
 State kept between checks (so that any host's cron may run the check):
 :func:`pipeline.keys.health_over` holds the epoch seconds a check first saw
@@ -42,6 +43,7 @@ from pipeline.health import (
     next_doclog_snapshot,
     next_over_since,
 )
+from pipeline.pause import PauseStore
 from pipeline.settings import Settings
 
 __all__ = ["STREAK_TTL_S", "observe", "record"]
@@ -98,7 +100,8 @@ def observe(client: redis.Redis, settings: Settings, groups: Sequence[WorkerGrou
             name=group.name, live=live[group.name],
             expected=settings.configured_group(group).processes, doclog_errors=snapshot.count,
             doclog_grew_at=snapshot.grew_at))
-    return Observations(now, tuple(queue_obs), tuple(group_obs), schedulers)
+    pauses = tuple((p.peer, p.since, p.reason) for p in PauseStore(client).all())
+    return Observations(now, tuple(queue_obs), tuple(group_obs), schedulers, pauses)
 
 
 def record(client: redis.Redis, observations: Observations) -> None:

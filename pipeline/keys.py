@@ -26,6 +26,8 @@ key                                    what                               owner 
 ``atr:seo:proposal:<post_id>``         the latest SEO proposal (JSON)     ``pipeline.seo.store``
 ``atr:seo:proposals``                  post id -> time proposed (zset)    ``pipeline.seo.store``
 ``atr:seo:written:<post_id>``          what our last SEO write left       ``pipeline.seo.store``
+``atr:pause:<peer>``                   a peer's jobs are paused (hash)    ``actors.peers``
+``atr:pause:<peer>:probe``             one probe of the peer a minute     ``actors.peers``
 =====================================  =================================  ==========================
 
 Dramatiq keeps its own keys under its namespace (``dramatiq:<queue>`` and the
@@ -54,6 +56,8 @@ __all__ = [
     "llm_budget",
     "llm_calls",
     "llm_exhausted",
+    "pause",
+    "pause_probe",
     "ping_reply",
     "schedule_claim",
     "scheduler_heartbeat",
@@ -166,6 +170,17 @@ def seo_proposal(post_id: int) -> str:
 def seo_written(post_id: int) -> str:
     """The SEO fields as our last write left them (JSON)."""
     return f"{PREFIX}seo:written:{post_id}"
+
+
+# --- pause flags ------------------------------------------------------------------
+def pause(peer: str) -> str:
+    """The pause flag of ``peer``'s jobs (hash: reason, since, actor, probed, probe_error)."""
+    return f"{PREFIX}pause:{peer}"
+
+
+def pause_probe(peer: str) -> str:
+    """Held (TTL) while a probe of a paused ``peer`` may not run again."""
+    return f"{PREFIX}pause:{peer}:probe"
 
 
 # --- Dramatiq's own layout (read, never written by us) --------------------------

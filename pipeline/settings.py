@@ -290,6 +290,15 @@ class Settings:
     bridge_token: str | None = setting(
         "BRIDGE_TOKEN", parse.basic_credential, secret=True,
         help="WordPress Application Password as user:application-password, sent as HTTP Basic")
+    wp_outage_budget_s: int = setting(
+        "ATR_WP_OUTAGE_BUDGET_S", parse.whole(0, 7 * 24 * 3600, "seconds"), default="21600",
+        help="how long a message waits out a WordPress outage (connection refused, timeouts, "
+             "5xx), re-trying with growing back-off, before the usual retries and the "
+             "dead-letter queue; 0: no waiting")
+    bridge_timeout_s: float = setting(
+        "ATR_BRIDGE_TIMEOUT_S", parse.seconds(1, 300), default="30",
+        help="seconds to wait for a WordPress answer (an upload too) before the attempt "
+             "fails and is retried")
     bg_path: Path | None = setting(
         "ATR_BG_PATH", parse.path,
         help="background image of the featured-image thumbnails")

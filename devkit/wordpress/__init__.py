@@ -4,11 +4,12 @@ from devkit.wordpress.standin import (
     ADMIN,
     READER,
     ApiError,
+    ConnectionReset,
     Fault,
     RecordedRequest,
     WordPressStandIn,
 )
 from devkit.wordpress.store import Attachment, Post
 
-__all__ = ["ADMIN", "READER", "ApiError", "Attachment", "Fault", "Post", "RecordedRequest",
-           "WordPressStandIn"]
+__all__ = ["ADMIN", "READER", "ApiError", "Attachment", "ConnectionReset", "Fault", "Post",
+           "RecordedRequest", "WordPressStandIn"]

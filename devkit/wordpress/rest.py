@@ -104,9 +104,13 @@ class RestRoutes:
                 require_edit(user, "rest_cannot_edit",
                              "Sorry, you are not allowed to edit this post.")
                 self._update_post(post, {**query, **body_params(headers, body)})
+                post.touch()  # every REST write bumps modified, even one that changed nothing
                 return 200, {}, post.as_json(site, edit=True,
                                              registered_meta=self._registered_meta)
         elif _POSTS.match(path) and method == "GET":
+            if query.get("context") == "edit":
+                require_edit(user, "rest_forbidden_context",
+                             "Sorry, you are not allowed to edit posts in this post type.")
             return self._list_posts(query, site)
         elif m := _MEDIA_ITEM.match(path):
             item = self._media.get(int(m["id"]))

@@ -24,7 +24,8 @@ are registered (:data:`SEO_META_KEYS`); ``registered_meta=frozenset()`` is a
 site without that must-use plugin.
 
 Tests inject faults per route (:meth:`WordPressStandIn.fail_next`,
-:meth:`WordPressStandIn.hang_next`), read every request in
+:meth:`WordPressStandIn.hang_next`, :meth:`WordPressStandIn.reset_next`), each
+before the request takes effect or after it (a lost answer), read every request in
 :attr:`WordPressStandIn.requests`, and play a person editing in WP admin
 with :meth:`WordPressStandIn.edit_post` and :meth:`WordPressStandIn.add_tag`.
 """
@@ -36,6 +37,8 @@ import binascii
 import itertools
 import json
 import re
+import socket
+import struct
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -61,8 +64,8 @@ from devkit.wordpress.store import (
 )
 from devkit.wordpress.tags import TagRoutes
 
-__all__ = ["ADMIN", "READER", "ROUTES", "SEO_META_KEYS", "ApiError", "Fault", "RecordedRequest",
-           "WordPressStandIn"]
+__all__ = ["ADMIN", "READER", "ROUTES", "SEO_META_KEYS", "ApiError", "ConnectionReset", "Fault",
+           "RecordedRequest", "WordPressStandIn"]
 
 #: The editor whose Application Password the workers use, and a read-only subscriber.
 ADMIN: Final = User("atr-bot", "abcd EFGH ijkl MNOP qrst UVWX")
@@ -79,11 +82,17 @@ class Fault:
     """An injected fault: answer ``status`` after ``hang_s`` s, before or after the effect.
 
     ``status`` 0 is a slow answer: the real one, after ``hang_s`` seconds.
+    ``reset`` answers nothing: the connection is reset (TCP RST).
     """
 
     status: int = 500
     hang_s: float = 0.0
     after_effect: bool = False
+    reset: bool = False
+
+
+class ConnectionReset(Exception):
+    """Raised by :meth:`WordPressStandIn.handle` when the request's answer is a TCP reset."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +211,7 @@ class WordPressStandIn(LocalHTTPServer):
                     post.meta.pop(key, None)
                 else:
                     post.meta[key] = value
+            post.touch()
             return _copy(post)
 
     @property
@@ -243,9 +253,24 @@ class WordPressStandIn(LocalHTTPServer):
         self._add_faults(method, route, [None] * skip + [Fault(status, 0.0, after_effect)] * times)
 
     def hang_next(self, method: str, route: str, *, seconds: float, times: int = 1,
-                  after_effect: bool = False) -> None:
-        """Make the next ``times`` requests wait ``seconds`` (past a client's timeout), then 504."""
-        self._add_faults(method, route, [Fault(504, seconds, after_effect)] * times)
+                  after_effect: bool = False, skip: int = 0) -> None:
+        """Make the next ``times`` requests wait ``seconds`` (past a client's timeout), then 504.
+
+        ``after_effect=True`` applies the request before the wait (the client
+        times out on a write that was made); ``skip`` as for :meth:`fail_next`.
+        """
+        self._add_faults(method, route, [None] * skip
+                         + [Fault(504, seconds, after_effect)] * times)
+
+    def reset_next(self, method: str, route: str, *, times: int = 1,
+                   after_effect: bool = False, skip: int = 0) -> None:
+        """Reset the connection (TCP RST, no answer) on the next ``times`` requests.
+
+        ``after_effect=True`` applies the request first, as when a proxy or
+        the network drops the connection after WordPress committed the write.
+        """
+        self._add_faults(method, route, [None] * skip
+                         + [Fault(0, 0.0, after_effect, reset=True)] * times)
 
     def slow_next(self, method: str, route: str, *, seconds: float, times: int = 1) -> None:
         """Answer the next ``times`` requests normally, but only after ``seconds``."""
@@ -275,6 +300,7 @@ class WordPressStandIn(LocalHTTPServer):
         user: User | None = None
         status, payload = 500, b""
         extra: dict[str, str] = {}
+        reset = fault is not None and fault.reset
         try:
             if fault is not None and not fault.after_effect:
                 raise _fault_error(fault, self.stopping)
@@ -283,7 +309,7 @@ class WordPressStandIn(LocalHTTPServer):
             if query.get("_fields"):
                 data = filter_fields(data, query["_fields"])
             payload = json.dumps(data, ensure_ascii=False).encode()
-            if fault is not None and fault.status == 0:
+            if fault is not None and fault.status == 0 and not fault.reset:
                 self.stopping.wait(fault.hang_s)
             elif fault is not None:
                 raise _fault_error(fault, self.stopping)
@@ -291,8 +317,10 @@ class WordPressStandIn(LocalHTTPServer):
             status, extra, payload = exc.status, {}, json.dumps(exc.body()).encode()
         self._record(RecordedRequest(
             method, route, path or parts.path, query, headers.get("content-type"),
-            headers.get("content-disposition"), len(body), status,
+            headers.get("content-disposition"), len(body), 0 if reset else status,
             user.login if user else None, fault is not None))
+        if reset:
+            raise ConnectionReset(f"{method} {raw_path}")
         return status, {"Content-Type": "application/json; charset=UTF-8", **extra}, payload
 
     def _dispatch(self, route: str, method: str, path: str, query: dict[str, str],
@@ -325,6 +353,8 @@ def _copy(post: Post) -> Post:
 
 
 def _fault_error(fault: Fault, stopping: threading.Event) -> ApiError:
+    if fault.reset:  # no answer at all: handle() raises ConnectionReset once recorded
+        return ApiError(0, "connection_reset", "The connection was reset (injected).")
     if fault.hang_s:
         stopping.wait(fault.hang_s)
     return ApiError(fault.status, "internal_server_error" if fault.status == 500
@@ -354,11 +384,32 @@ def _handler_for(standin: WordPressStandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(QuietHandler):
         server_version = "Apache/2.4.57 (Debian)"
 
+        _reset = False
+
         def _answer(self) -> None:
-            status, extra, payload = standin.handle(self.command, self.path,
-                                                    self.lower_headers(), self.read_body())
+            try:
+                status, extra, payload = standin.handle(self.command, self.path,
+                                                        self.lower_headers(), self.read_body())
+            except ConnectionReset:
+                self._reset_connection()
+                return
             # A client that gave up (a hang fault) is gone: send_body closes quietly.
             self.send_body(status, payload, extra)
+
+        def _reset_connection(self) -> None:
+            # SO_LINGER 0: close() sends RST instead of FIN; the client reads
+            # "connection reset by peer". The file objects hold the socket open
+            # until they are closed too.
+            self._reset = self.close_connection = True
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.rfile.close()
+            self.wfile.close()
+            self.connection.close()
+
+        def finish(self) -> None:
+            if not self._reset:  # nothing to flush on a reset connection
+                super().finish()
 
         do_GET = do_POST = do_PUT = do_DELETE = _answer
 

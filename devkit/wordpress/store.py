@@ -9,13 +9,14 @@ dropped silently. A tag's name is stored as WordPress stores a term name
 (``sanitize_text_field``, then ``&``, ``<``, ``>`` HTML-escaped) and answered
 so in every context.
 
-One simplification: WordPress lists every registered meta key of a post
-(``""`` when unset); the stand-in lists only the keys that have a value, so
-an unset key is absent. Readers treat absent and ``""`` alike.
+As WordPress does, every registered meta key of a post is listed (``""``
+while unset), so a reader can tell a key that is not registered (absent)
+from one that is empty.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
@@ -24,6 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote
+
+# WordPress 6.1 escapes a lone "<" to "&lt;" and strips only whole tags; the port is
+# pipeline.wordpress.sanitize (the real-WordPress acceptance suite checks both agree).
+from pipeline.wordpress.sanitize import sanitize_text_field
 
 __all__ = [
     "SAMPLE_POSTS_PATH",
@@ -49,9 +54,6 @@ SEO_META_KEYS: Final = frozenset({
     "_yoast_wpseo_focuskw", "_yoast_wpseo_metadesc", "_yoast_wpseo_title",
     "rank_math_focus_keyword", "rank_math_description", "rank_math_title",
 })
-_HTML_TAG: Final = re.compile(r"<[^>]*>?")
-_TEXT_SPACE: Final = re.compile(r"[\r\n\t ]+")
-_OCTET: Final = re.compile(r"%[a-f0-9]{2}", re.IGNORECASE)
 _BARE_AMP: Final = re.compile(r"&(?!#?[A-Za-z0-9]+;)")
 _ENTITY: Final = re.compile(r"&.+?;")
 
@@ -80,6 +82,14 @@ class Post:
     #: Site-local publish and last-change times, as WordPress answers them.
     date: str = "2026-11-20T09:00:00"
     modified: str = ""
+    #: The last change in UTC; WordPress bumps both on every REST write (:meth:`touch`).
+    modified_gmt: str = ""
+
+    def touch(self) -> None:
+        """Record a change now (second resolution, as WordPress keeps it; the site is KST)."""
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
+        self.modified_gmt = now.isoformat()
+        self.modified = (now + dt.timedelta(hours=9)).isoformat()
 
     def as_json(self, site: str, *, edit: bool,
                 registered_meta: frozenset[str] | None = None) -> dict[str, Any]:
@@ -89,6 +99,8 @@ class Post:
         """
         meta = {k: v for k, v in self.meta.items()
                 if registered_meta is None or k in registered_meta}
+        if registered_meta is not None:
+            meta = {**dict.fromkeys(sorted(registered_meta), ""), **meta}
         title: dict[str, Any] = {"rendered": render_title(self.title)}
         content: dict[str, Any] = {"rendered": _autop(self.content), "protected": False}
         if edit:
@@ -96,6 +108,7 @@ class Post:
             content["raw"] = self.content
         return {
             "id": self.id, "date": self.date, "modified": self.modified or self.date,
+            "modified_gmt": self.modified_gmt or _gmt(self.modified or self.date),
             "slug": self.slug, "status": self.status, "type": "post",
             "link": f"{site}/{self.slug}/",
             "title": title, "content": content, "featured_media": self.featured_media,
@@ -169,16 +182,6 @@ def encode_slug(text: str) -> str:
     return _SLUG_UNSAFE.sub("", quote(dashed, safe="-_").lower())
 
 
-def sanitize_text_field(text: str) -> str:
-    """WordPress's ``sanitize_text_field``: tags, line breaks, runs of spaces and %xx removed."""
-    filtered = _HTML_TAG.sub("", text) if "<" in text else text
-    filtered = _TEXT_SPACE.sub(" ", filtered).strip()
-    stripped = _OCTET.sub("", filtered)
-    if stripped != filtered:
-        filtered = re.sub(r" +", " ", stripped).strip()
-    return filtered
-
-
 def term_name(raw: str) -> str:
     """A term name as WordPress stores it: sanitized, then ``&``, ``<``, ``>`` escaped."""
     text = _BARE_AMP.sub("&amp;", sanitize_text_field(raw))
@@ -188,6 +191,11 @@ def term_name(raw: str) -> str:
 def term_slug(stored_name: str) -> str:
     """The slug WordPress derives from a stored term name (entities dropped, then encoded)."""
     return encode_slug(_ENTITY.sub("", stored_name))
+
+
+def _gmt(local: str) -> str:
+    """A site-local (KST) time as UTC."""
+    return (dt.datetime.fromisoformat(local) - dt.timedelta(hours=9)).isoformat()
 
 
 def render_title(raw: str) -> str:

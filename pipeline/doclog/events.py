@@ -45,7 +45,19 @@ write with :func:`pipeline.doclog.emit`; each is a constant below.
                             ``protected`` (fields a person edited)
 ``seo.applied``             the post was written: ``post_id``, ``plugin``,
                             ``written`` (meta fields), ``tags_added``, ``kept``
-                            (a person's values left alone), ``values``, ``force``
+                            (a person's values left alone), ``values``, ``force``,
+                            ``tags_owned``, ``tags_removed`` (by a person: never
+                            added back unless ``force``)
+``seo.stale``               seo_apply refused a proposal whose post changed since
+                            it was made: ``post_id``, ``changes``, ``proposal_id``;
+                            ``reproposed`` (a new seo_automation was enqueued)
+``seo.apply_skipped``       seo_apply had nothing to do: ``post_id``, ``reason``
+                            (``already_applied``, ``replaced``), ``proposal_id``
+``redis.lost``              (stream ``worker``) a worker process's consumers lost
+                            Redis: ``queues``, ``held_delayed`` (delayed messages
+                            it held in memory, put back once Redis answers)
+``redis.restored``          (stream ``worker``) Redis answers again: ``outage_s``,
+                            ``requeued`` (the held delayed messages put back)
 =========================== ==================================================
 """
 
@@ -63,9 +75,13 @@ __all__ = [
     "EVENT_LLM_CALL_FAILED",
     "EVENT_LLM_EXHAUSTED",
     "EVENT_LLM_RATE_LIMITED",
+    "EVENT_REDIS_LOST",
+    "EVENT_REDIS_RESTORED",
     "EVENT_REJECTED",
     "EVENT_SEO_APPLIED",
+    "EVENT_SEO_APPLY_SKIPPED",
     "EVENT_SEO_PROPOSED",
+    "EVENT_SEO_STALE",
     "EVENT_SKIPPED",
     "EVENT_STARTED",
     "EVENT_SUCCEEDED",
@@ -98,6 +114,10 @@ EVENT_LLM_RATE_LIMITED: Final = "llm.rate_limited"
 EVENT_LLM_EXHAUSTED: Final = "llm.exhausted"
 EVENT_SEO_PROPOSED: Final = "seo.proposed"
 EVENT_SEO_APPLIED: Final = "seo.applied"
+EVENT_SEO_STALE: Final = "seo.stale"
+EVENT_SEO_APPLY_SKIPPED: Final = "seo.apply_skipped"
+EVENT_REDIS_LOST: Final = "redis.lost"
+EVENT_REDIS_RESTORED: Final = "redis.restored"
 LIFECYCLE_EVENTS: Final = (EVENT_STARTED, EVENT_SUCCEEDED, EVENT_FAILED, EVENT_DEAD,
                            EVENT_REJECTED, EVENT_SKIPPED, EVENT_DEFERRED)
 

@@ -45,6 +45,14 @@ Rules (:data:`RULES`; ``Violation.rule`` is one of these stable ids):
     engines bold the searched words in the snippet.
 ``banned_word``
     A banned word in any field; one violation per word and field.
+``wordpress_sanitize``
+    WordPress would store the value changed: ``sanitize_text_field`` (which
+    the SEO meta keys and tag names go through) strips HTML tags and ``%xx``
+    codes and escapes a lone ``<`` to ``&lt;``. White space needs no rule: the
+    parser already keeps values trimmed and on one line, as WordPress would.
+    Checked here, so that the provider is asked again and a value that cannot
+    be stored as written is never proposed; the writer checks again before
+    its first request (:mod:`pipeline.wordpress.seo_meta`).
 
 A tag the post does not contain is not a violation: an LLM's tags may be
 synonyms or broader terms, which is what tags are for.
@@ -63,6 +71,7 @@ from typing import Final
 from pipeline.llm.request import DEFAULT_BOUNDS, AnswerBounds, SeoAnswer
 from pipeline.settings import Settings
 from pipeline.text import normalise_tag, plain_text
+from pipeline.wordpress.sanitize import stored_term_name, stored_text
 
 __all__ = [
     "DEFAULT_BANNED_WORDS",
@@ -82,10 +91,11 @@ _TAG_DUPLICATE: Final = "tag_duplicate"
 _KEYWORD_IN_TEXT: Final = "keyword_in_text"
 _KEYWORD_IN_DESCRIPTION: Final = "keyword_in_description"
 _BANNED_WORD: Final = "banned_word"
+_WORDPRESS_SANITIZE: Final = "wordpress_sanitize"
 
 #: Every rule id, in the order :func:`check` reports violations.
 RULES: Final = (_EMPTY, _DESCRIPTION_LENGTH, _TITLE_LENGTH, _TAG_COUNT, _TAG_DUPLICATE,
-                _KEYWORD_IN_TEXT, _KEYWORD_IN_DESCRIPTION, _BANNED_WORD)
+                _KEYWORD_IN_TEXT, _KEYWORD_IN_DESCRIPTION, _BANNED_WORD, _WORDPRESS_SANITIZE)
 
 #: The default of ``ATR_SEO_BANNED_WORDS``: clickbait that search engines penalise.
 DEFAULT_BANNED_WORDS: Final = ("충격", "경악", "대박", "역대급", "무조건", "클릭", "100%")
@@ -213,6 +223,13 @@ def check(answer: SeoAnswer, title: str, content: str, guide: QualityGuide) -> l
             if any(_has_banned(text, word) for text in texts):
                 found.append(Violation(_BANNED_WORD, f"banned word '{word}' in {field}; "
                                                      "remove it"))
+    for field, texts in fields:
+        for text in texts:
+            stored = stored_term_name(text) if field == "tags" else stored_text(text)
+            if text and stored is not None:
+                found.append(Violation(_WORDPRESS_SANITIZE, (
+                    f"{field} '{text}' would be stored by WordPress as '{stored}'; write plain "
+                    "text without HTML tags, '<', '>' or '%' followed by two hex digits")))
     return found
 
 

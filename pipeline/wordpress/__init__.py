@@ -17,6 +17,7 @@ from pipeline.wordpress.errors import (
     BridgeRequestError,
     BridgeUnavailableError,
     MetaNotRegisteredError,
+    ValueNotStorableError,
     WriteNotAppliedError,
 )
 from pipeline.wordpress.media import (
@@ -26,7 +27,14 @@ from pipeline.wordpress.media import (
     get_media,
     upload_media,
 )
-from pipeline.wordpress.posts import Post, get_post, post_route, set_featured_media, set_post_tags
+from pipeline.wordpress.posts import (
+    Post,
+    get_post,
+    post_route,
+    set_featured_media,
+    set_post_tags,
+    write_post,
+)
 from pipeline.wordpress.seo_meta import (
     MU_PLUGIN,
     SEO_FIELDS,
@@ -69,6 +77,7 @@ __all__ = [
     "Post",
     "Tag",
     "TagLock",
+    "ValueNotStorableError",
     "WriteNotAppliedError",
     "ensure_tag",
     "ensure_tags",
@@ -85,5 +94,6 @@ __all__ = [
     "set_post_tags",
     "tag_lock_key",
     "upload_media",
+    "write_post",
     "write_seo_meta",
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType, TracebackType
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -27,6 +27,7 @@ from pipeline.wordpress.errors import (
     BridgeNotConfiguredError,
     BridgeNotFoundError,
     BridgeRequestError,
+    BridgeRouteNotFoundError,
     BridgeUnavailableError,
 )
 
@@ -56,7 +57,8 @@ class BridgeConfig:
     @classmethod
     def from_settings(cls, settings: Settings) -> BridgeConfig:
         """The bridge of ``settings``; BridgeNotConfiguredError says what to set."""
-        return cls.from_values(settings.bridge_base, settings.bridge_token)
+        config = cls.from_values(settings.bridge_base, settings.bridge_token)
+        return replace(config, read_timeout_s=settings.bridge_timeout_s)
 
     @classmethod
     def from_values(cls, base: str | None, token: str | None) -> BridgeConfig:
@@ -125,13 +127,11 @@ class Bridge:
                      else self.config.read_timeout_s)
             raise BridgeUnavailableError(
                 f"WordPress did not answer {what} within {limit:g} s ({kind} timeout) at "
-                f"{self.config.base}; the site is slow or down, the message will be retried"
-            ) from None
+                f"{self.config.base}; the site is slow or down") from None
         except requests.RequestException as exc:
             raise BridgeUnavailableError(self._scrub(
                 f"could not reach WordPress for {what} at {self.config.base} "
-                f"({type(exc).__name__}); check BRIDGE_BASE and the network, the message "
-                "will be retried")) from None
+                f"({type(exc).__name__}); check BRIDGE_BASE and the network")) from None
         with response:
             if response.status_code not in expect:
                 raise self._error(what, response)
@@ -159,16 +159,18 @@ class Bridge:
                 f"WordPress user {self.config.user!r} may not do {what} ({said}); give the "
                 "user a role that can edit posts and upload files (Editor), or put such a "
                 "user in BRIDGE_TOKEN")
-        elif status == 404:
+        elif status == 404 and _is_item_answer(body):
             error = BridgeNotFoundError(
-                f"WordPress has nothing at {what} ({said}); check the post id; if every "
-                f"route answers 404 rest_no_route, check BRIDGE_BASE={self.config.base} is "
-                "the REST root (…/wp-json)")
+                f"WordPress has nothing at {what} ({said}); check the post id")
+        elif status == 404:
+            error = BridgeRouteNotFoundError(
+                f"WordPress has no route {what} ({said}); check BRIDGE_BASE={self.config.base} "
+                "is the REST root of the site (…/wp-json)")
         elif status in (408, 429) or status >= 500:
             wait = response.headers.get("Retry-After")
             error = BridgeUnavailableError(
                 f"WordPress could not answer {what} now ({said}"
-                f"{f', Retry-After {wait}' if wait else ''}); the message will be retried")
+                f"{f', Retry-After {wait}' if wait else ''})")
         else:
             error = BridgeRequestError(
                 f"WordPress rejected {what} ({said}); the request is wrong and a retry "
@@ -203,6 +205,12 @@ def _json_or_none(response: requests.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def _is_item_answer(body: Any) -> bool:
+    """Whether a 404 body is WordPress saying an item is missing (not: no such route)."""
+    return isinstance(body, dict) and isinstance(body.get("code"), str) \
+        and body["code"] != "rest_no_route"
 
 
 def _wordpress_said(response: requests.Response, body: Any) -> str:

@@ -1,19 +1,26 @@
-"""Posts through the bridge: read one (edit context), set its featured image or tags, verify;
-list every published post (for GA4 scoring)."""
+"""Posts through the bridge: read one (edit context), write several fields in one request and
+verify them; list every published post (for GA4 scoring).
+
+Every ``POST /wp/v2/posts/<id>`` is one ``save_post``: it bumps ``modified``
+and runs every hook of the site (cache purges, pings, revisions). So a job
+writes all it has for a post in ONE request (:func:`write_post`: tags, meta
+and ``featured_media`` together) and reads it back once.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 from pipeline.wordpress.bridge import Bridge
 from pipeline.wordpress.errors import BridgeRequestError, WriteNotAppliedError
 
-__all__ = ["LIST_PAGE_SIZE", "Post", "PostSummary", "get_post", "list_posts", "post_route",
-           "set_featured_media", "set_post_tags"]
+__all__ = ["LIST_PAGE_SIZE", "Post", "PostSummary", "check_access", "get_post", "list_posts",
+           "post_route",
+           "set_featured_media", "set_post_tags", "write_post"]
 
 #: Posts per page of the listing: WordPress's maximum.
 LIST_PAGE_SIZE: Final = 100
@@ -35,6 +42,8 @@ class Post:
     tags: tuple[int, ...]
     #: Registered meta; WordPress answers ``[]`` when none is registered: kept as ``{}``.
     meta: dict[str, Any]
+    #: When the post last changed, in UTC (``2026-11-20T00:00:00``); every REST write bumps it.
+    modified_gmt: str = ""
 
     @classmethod
     def from_json(cls, data: Any) -> Post:
@@ -46,7 +55,8 @@ class Post:
                        status=str(data.get("status", "")),
                        featured_media=int(data.get("featured_media") or 0),
                        tags=tuple(int(t) for t in data.get("tags") or ()),
-                       meta=dict(meta) if isinstance(meta, dict) else {})
+                       meta=dict(meta) if isinstance(meta, dict) else {},
+                       modified_gmt=str(data.get("modified_gmt") or ""))
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise BridgeRequestError(
                 f"WordPress answered a post without the edit-context fields ({exc!r}); the "
@@ -64,41 +74,53 @@ def get_post(bridge: Bridge, post_id: int) -> Post:
                                          params={"context": "edit"}))
 
 
-def set_featured_media(bridge: Bridge, post_id: int, media_id: int) -> Post:
-    """Make ``media_id`` the featured image of ``post_id`` and read it back.
+def check_access(bridge: Bridge) -> None:
+    """Raise the bridge's error unless the credentials may read posts for editing.
 
-    WordPress answers 200 and changes nothing when the attachment does not
-    exist (or the body was not sent as JSON), so the write is verified with a
-    fresh ``context=edit`` read; WriteNotAppliedError when it did not stick.
+    ``GET /wp/v2/posts?context=edit``: 401 for a wrong or revoked Application
+    Password, 403 for a user who may not edit posts, 404 (no route) for a
+    ``BRIDGE_BASE`` that is not the REST root; the probe of a paused WordPress.
     """
+    answer = bridge.request("GET", "/wp/v2/posts",
+                            params={"context": "edit", "per_page": 1, "_fields": "id"})
+    if not isinstance(answer, list):
+        raise BridgeRequestError("WordPress answered GET /wp/v2/posts with something other "
+                                 "than a list; check BRIDGE_BASE is the REST root (…/wp-json)")
+
+
+def write_post(bridge: Bridge, post_id: int, *, tags: Iterable[int] | None = None,
+               featured_media: int | None = None,
+               meta: Mapping[str, str] | None = None) -> Post:
+    """Write the given fields of ``post_id`` in ONE request and read the post back.
+
+    ``tags`` replaces the whole tag list; ``meta`` sets those keys (the caller
+    checks them, see :func:`pipeline.wordpress.seo_meta.write_seo_post`).
+    WordPress answers 200 and changes nothing for a tag id that is no tag, a
+    missing attachment or a body not sent as JSON, so the tags (as a set:
+    WordPress orders them by name) and ``featured_media`` are compared with a
+    fresh ``context=edit`` read: WriteNotAppliedError when they did not stick.
+    Nothing given: no request is sent, the post is only read.
+    """
+    body: dict[str, Any] = {}
+    ids: list[int] | None = None
+    if tags is not None:
+        ids = _tag_ids(post_id, tags)
+        body["tags"] = ids
+    if featured_media is not None:
+        body["featured_media"] = featured_media
+    if meta:
+        body["meta"] = dict(meta)
+    if not body:
+        return get_post(bridge, post_id)
     # json= sends Content-Type: application/json; without it WordPress ignores the body.
-    bridge.request("POST", post_route(post_id), json={"featured_media": media_id})
+    bridge.request("POST", post_route(post_id), json=body)
     post = get_post(bridge, post_id)
-    if post.featured_media != media_id:
+    if featured_media is not None and post.featured_media != featured_media:
         raise WriteNotAppliedError(
-            f"WordPress accepted featured_media={media_id} for post {post_id} but the post "
-            f"still has featured_media={post.featured_media}: attachment {media_id} may not "
-            "exist (deleted from the media library?) or a plugin blocks the change")
-    return post
-
-
-def set_post_tags(bridge: Bridge, post_id: int, tag_ids: Iterable[int]) -> Post:
-    """Make ``tag_ids`` the whole tag list of ``post_id`` and read it back.
-
-    WordPress replaces the list and silently skips an id that is not a tag
-    (answering 200), and orders the list by tag name, so the read-back
-    (``context=edit``) is compared as a set; WriteNotAppliedError when it differs.
-    """
-    ids: list[int] = []
-    for tag_id in tag_ids:
-        if isinstance(tag_id, bool) or not isinstance(tag_id, int) or tag_id <= 0:
-            raise BridgeRequestError(f"tag id {tag_id!r} for post {post_id} is not a positive "
-                                     "integer: WordPress takes tags as integer term ids")
-        ids.append(tag_id)
-    ids = list(dict.fromkeys(ids))
-    bridge.request("POST", post_route(post_id), json={"tags": ids})
-    post = get_post(bridge, post_id)
-    if set(post.tags) != set(ids):
+            f"WordPress accepted featured_media={featured_media} for post {post_id} but the "
+            f"post still has featured_media={post.featured_media}: attachment {featured_media} "
+            "may not exist (deleted from the media library?) or a plugin blocks the change")
+    if ids is not None and set(post.tags) != set(ids):
         missing = sorted(set(ids) - set(post.tags))
         kept = sorted(set(post.tags) - set(ids))
         why = [f"tag ids {missing} may not exist (deleted in Posts > Tags?)"] if missing else []
@@ -107,6 +129,26 @@ def set_post_tags(bridge: Bridge, post_id: int, tag_ids: Iterable[int]) -> Post:
             f"WordPress accepted tags={ids} for post {post_id} but the post has "
             f"tags={list(post.tags)}: {'; '.join(why)}, or a plugin blocks the change")
     return post
+
+
+def set_featured_media(bridge: Bridge, post_id: int, media_id: int) -> Post:
+    """Make ``media_id`` the featured image of ``post_id`` and read it back (:func:`write_post`)."""
+    return write_post(bridge, post_id, featured_media=media_id)
+
+
+def set_post_tags(bridge: Bridge, post_id: int, tag_ids: Iterable[int]) -> Post:
+    """Make ``tag_ids`` the whole tag list of ``post_id`` and read it back (:func:`write_post`)."""
+    return write_post(bridge, post_id, tags=tag_ids)
+
+
+def _tag_ids(post_id: int, tag_ids: Iterable[int]) -> list[int]:
+    ids: list[int] = []
+    for tag_id in tag_ids:
+        if isinstance(tag_id, bool) or not isinstance(tag_id, int) or tag_id <= 0:
+            raise BridgeRequestError(f"tag id {tag_id!r} for post {post_id} is not a positive "
+                                     "integer: WordPress takes tags as integer term ids")
+        ids.append(tag_id)
+    return list(dict.fromkeys(ids))
 
 
 @dataclass(frozen=True)

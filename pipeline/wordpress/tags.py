@@ -154,7 +154,7 @@ def _create(bridge: Bridge, name: str) -> Tag:
         raise BridgeUnavailableError(
             f"WordPress answered POST {TAGS_ROUTE} for tag {name!r} with term_exists "
             f"(term {term_id}) but GET {TAGS_ROUTE}/{term_id} finds no such tag: it was "
-            "deleted in between; the message will be retried")
+            "deleted in between")
     return existing
 
 

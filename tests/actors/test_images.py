@@ -22,6 +22,7 @@ from brokers.producer import send
 from devkit.wordpress import WordPressStandIn
 from devkit.wordpress.store import image_size
 from pipeline.groups import get_group
+from pipeline.pause import PauseStore
 from pipeline.settings import Settings
 from tests.helpers import Lines, dead_letters, wait_lines
 
@@ -101,11 +102,11 @@ def test_a_500_on_the_featured_write_is_retried_without_a_second_upload(
     wordpress.fail_next("POST", "posts.item", status=500)
     _, lines = run_fi(broker, tmp_path / "logs", post_id)
 
+    # A 5xx is an outage: waited out (deferred, no retry used), not a failure.
     assert [(ln["event"], ln["attempt"]) for ln in lines] == [
-        ("started", 1), ("thumbnail.rendered", 1), ("thumbnail.uploaded", 1), ("failed", 1),
-        ("started", 2), ("thumbnail.featured_set", 2), ("succeeded", 2)]
-    assert "BridgeUnavailableError: WordPress could not answer POST /wp/v2/posts/" \
-        in lines[3]["error"]
+        ("started", 1), ("thumbnail.rendered", 1), ("thumbnail.uploaded", 1), ("deferred", 1),
+        ("started", 1), ("thumbnail.featured_set", 1), ("succeeded", 1)]
+    assert lines[3]["reason"].startswith("WordPress could not answer POST /wp/v2/posts/")
     assert lines[5]["reused"] is True
     (media,) = wordpress.media
     assert len(wordpress.requests_to("POST", "media.collection")) == 1
@@ -134,8 +135,12 @@ def test_a_second_message_for_the_same_post_changes_nothing_unless_forced(
     run_fi(broker, tmp_path / "logs", post_id)
     _, again = run_fi(broker, tmp_path / "logs", post_id)
     assert [ln["event"] for ln in again] == ["started", "thumbnail.featured_kept", "succeeded"]
+    writes = len(wordpress.requests_to("POST", "posts.item"))
     _, forced = run_fi(broker, tmp_path / "logs", post_id, force=True)
-    assert [ln["event"] for ln in forced] == ["started", "thumbnail.featured_set", "succeeded"]
+    # force on an unchanged thumbnail: nothing to change, so no post write either.
+    assert [ln["event"] for ln in forced] == ["started", "thumbnail.featured_kept", "succeeded"]
+    assert forced[1]["reason"] == "current"
+    assert len(wordpress.requests_to("POST", "posts.item")) == writes
     assert len(wordpress.media) == 1
 
 
@@ -185,12 +190,17 @@ def test_a_bad_payload_is_rejected(payload: dict[str, Any], run_worker: Any, red
     assert wordpress.requests == []
 
 
-def test_an_unconfigured_bridge_is_rejected_with_what_to_set(
-        run_worker: Any, redis_url: str, tmp_path: Path) -> None:
+def test_an_unconfigured_bridge_pauses_the_wordpress_jobs_with_what_to_set(
+        run_worker: Any, redis_url: str, tmp_path: Path, redis_client: redis.Redis) -> None:
     broker = run_worker(settings_env(redis_url, tmp_path, None))
-    message_id, lines = run_fi(broker, tmp_path / "logs", 101)
-    assert events(lines, message_id) == ["started", "rejected"]
-    assert "(BRIDGE_BASE and BRIDGE_TOKEN unset): set BRIDGE_BASE" in lines[-1]["error"]
+    message = send(broker, "fi_pipeline", {"post_id": 101}, options=FAST_RETRY)
+    lines = wait_lines(tmp_path / "logs", "fi_pipeline",
+                       lambda got: "deferred" in events(got, message.message_id))
+    assert events(lines, message.message_id) == ["started", "deferred"]
+    assert "(BRIDGE_BASE and BRIDGE_TOKEN unset): set BRIDGE_BASE" in lines[-1]["reason"]
+    pause = PauseStore(redis_client).get("wordpress")
+    assert pause is not None and "BRIDGE_BASE and BRIDGE_TOKEN unset" in pause.reason
+    assert dead_letters(redis_client, "images") == []
 
 
 def test_thumbnail_writes_the_rendered_file_and_says_where(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 import redis
@@ -25,3 +26,23 @@ def test_missing_binary_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(RedisServerError, match=r"apt-get install redis-server"):
         EmbeddedRedis().start()
+
+
+@pytest.mark.parametrize("kill", [False, True], ids=["sigterm", "sigkill"])
+def test_an_appendonly_server_restarts_on_its_port_with_its_data(tmp_path: Path,
+                                                                 kill: bool) -> None:
+    with EmbeddedRedis(tmp_path, appendonly=True) as server:
+        client = redis.Redis.from_url(server.url)
+        if kill:  # everysec may lose the last second of writes on a crash
+            client.config_set("appendfsync", "always")
+        client.rpush("kept", "a", "b")
+        port = server.port
+        server.halt(kill=kill)
+        assert not server.running
+        with pytest.raises(redis.ConnectionError):
+            client.ping()
+        server.start()
+        assert server.port == port and server.running
+        assert client.lrange("kept", 0, -1) == [b"a", b"b"]
+        assert client.config_get("appendonly") == {"appendonly": "yes"}
+        client.close()

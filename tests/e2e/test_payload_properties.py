@@ -92,6 +92,8 @@ def _title_ok(v: Any) -> bool:
 
 POST_ID = Param(st.integers(min_value=1, max_value=POST_ID_MAX), True, _int_in(1, POST_ID_MAX))
 FORCE = Param(st.booleans(), False, _is_bool)
+PROPOSAL_ID = Param(st.none() | st.text(min_size=1, max_size=36), False,
+                    lambda v: v is None or (type(v) is str and v != ""))
 DRY_RUN = Param(st.booleans(), False, _is_bool)
 CANARY = {
     "token": Param(st.from_regex(_TOKEN, fullmatch=True) | st.just(""), False,
@@ -127,7 +129,8 @@ CASES = [
     ActorCase("thumbnail", "thumbnails", "thumbnail", {"post_id": POST_ID}),
     ActorCase("fi_pipeline", "images", "fi_pipeline", {"post_id": POST_ID, "force": FORCE}),
     ActorCase("seo_automation", "seo", "seo_automation", {"post_id": POST_ID, "force": FORCE}),
-    ActorCase("seo_apply", "seo", "seo_apply", {"post_id": POST_ID, "force": FORCE}),
+    ActorCase("seo_apply", "seo", "seo_apply", {"post_id": POST_ID, "force": FORCE,
+                                                 "proposal_id": PROPOSAL_ID}),
     ActorCase("seo_suggest", "seo", "seo_suggest", SEO_SUGGEST),
 ]
 

@@ -81,7 +81,8 @@ def test_everything_fine_is_ok_as_json_and_as_a_table(
     assert (code, report["status"], report["exit_code"]) == (0, "OK", 0)
     assert datetime.fromisoformat(report["checked_at"]).tzinfo is not None
     assert set(report) == {"status", "exit_code", "checked_at", "checks", "queues", "groups",
-                           "scheduler"}
+                           "scheduler", "paused"}
+    assert report["paused"] == {}
     assert set(report["queues"]) == {"seo", "thumbnails", "images", "high", "ga4", "doclog",
                                      "misc", "low", "index", "ads"}
     assert report["queues"]["seo"] == {"group": "worker1", "waiting": 0, "oldest_age_s": None,

@@ -63,7 +63,7 @@ def test_get_post_reads_the_raw_korean_title_and_the_encoded_slug(
     post = get_post(bridge, wordpress.post_ids[0])
     assert post.title == "서울 성수동 카페 투어: 주말에 가기 좋은 7곳"
     assert post.slug == "%ec%84%b1%ec%88%98%eb%8f%99-%ec%b9%b4%ed%8e%98-%ed%88%ac%ec%96%b4"
-    assert post.featured_media == 0 and post.meta == {} and post.tags == ()
+    assert post.featured_media == 0 and not any(post.meta.values()) and post.tags == ()
     (request,) = wordpress.requests
     assert request.query == {"context": "edit"} and request.user == ADMIN.login
 
@@ -203,7 +203,8 @@ def test_server_errors_and_429_are_transient(
     assert isinstance(caught.value, TransientError) and caught.value.status == status
     assert str(assert_no_secret(caught.value)).startswith(
         f"WordPress could not answer GET /wp/v2/posts/{wordpress.post_ids[0]} now ({status} ")
-    assert str(caught.value).endswith("; the message will be retried")
+    # Whether it is retried is the worker's decision: the text does not promise it.
+    assert "retried" not in str(caught.value)
     assert get_post(bridge, wordpress.post_ids[0]).id == wordpress.post_ids[0]  # once only
 
 
@@ -214,7 +215,7 @@ def test_a_hanging_site_is_a_transient_read_timeout(wordpress: WordPressStandIn)
         upload_media(client, JPEG, "atr-thumb-5-abc.jpg", "image/jpeg")
     assert str(caught.value) == (
         f"WordPress did not answer POST /wp/v2/media within 0.5 s (read timeout) at "
-        f"{wordpress.base_url}; the site is slow or down, the message will be retried")
+        f"{wordpress.base_url}; the site is slow or down")
     assert wordpress.media == []
 
 

@@ -32,6 +32,7 @@ from pipeline.wordpress import (
     MetaNotRegisteredError,
     Tag,
     TagLock,
+    ValueNotStorableError,
     WriteNotAppliedError,
     ensure_tag,
     ensure_tags,
@@ -283,14 +284,15 @@ def test_unregistered_meta_is_a_permanent_error_naming_the_keys_and_the_mu_plugi
         with pytest.raises(MetaNotRegisteredError) as caught:
             write_seo_meta(bridge, post_id, "yoast", {"focus_keyword": "성수동 카페",
                                                       "meta_description": "설명입니다."})
-        # WordPress answered 200 and dropped the keys; meta came back as [].
-        assert [r.status for r in wordpress.requests_to("POST", "posts.item")] == [200]
+        # WordPress would answer 200 and drop the keys (meta is []): nothing is sent.
+        assert wordpress.requests_to("POST", "posts.item") == []
         assert wordpress.post(post_id).meta == {}
     assert str(assert_no_secret(caught.value)) == (
-        f"WordPress answered 200 to the yoast meta write for post {post_id} but dropped "
-        "_yoast_wpseo_focuskw, _yoast_wpseo_metadesc: the keys are not registered for the "
-        "REST API (ATR_SEO_PLUGIN=yoast); install ops/wordpress/atr-seo-meta.php as a "
-        "must-use plugin (copy it to wp-content/mu-plugins/ on the site), then check that "
+        f"nothing was written to post {post_id}: WordPress does not list "
+        "_yoast_wpseo_focuskw, _yoast_wpseo_metadesc in its meta, so the keys are not "
+        "registered for the REST API (ATR_SEO_PLUGIN=yoast) and a write would be dropped; "
+        "install ops/wordpress/atr-seo-meta.php as a must-use plugin (copy it to "
+        "wp-content/mu-plugins/ on the site), then check that "
         f"GET /wp-json/wp/v2/posts/{post_id}?context=edit lists them under meta")
     assert isinstance(caught.value, PermanentError)
     assert isinstance(caught.value, WriteNotAppliedError)
@@ -303,22 +305,28 @@ def test_a_partly_registered_plugin_names_only_the_dropped_key() -> None:
             bridge_for(wordpress) as bridge, pytest.raises(MetaNotRegisteredError) as caught:
         write_seo_meta(bridge, wordpress.post_ids[0], "rankmath",
                        {"focus_keyword": "카페", "seo_title": "제목"})
-    assert "but dropped rank_math_title: " in str(caught.value)
+    assert "does not list rank_math_title in its meta" in str(caught.value)
     assert "(ATR_SEO_PLUGIN=rankmath)" in str(caught.value)
 
 
-def test_a_value_wordpress_sanitizes_differently_is_not_applied(
-        bridge: Bridge, wordpress: WordPressStandIn) -> None:
+@pytest.mark.parametrize(("value", "stored"), [
+    ("첫 줄\n둘째 줄", "첫 줄 둘째 줄"),
+    ("3 < 5 카페 비교", "3 &lt; 5 카페 비교"),
+    ("<b>성수동</b> 카페", "성수동 카페"),
+    ("할인 %ec 쿠폰", "할인 쿠폰"),
+], ids=["newline", "lone-less-than", "tag", "octet"])
+def test_a_value_wordpress_would_sanitize_is_refused_before_any_write(
+        value: str, stored: str, bridge: Bridge, wordpress: WordPressStandIn) -> None:
     post_id = wordpress.post_ids[0]
-    with pytest.raises(WriteNotAppliedError) as caught:
-        write_seo_meta(bridge, post_id, "yoast", {"meta_description": "첫 줄\n둘째 줄"})
-    assert not isinstance(caught.value, MetaNotRegisteredError)
-    assert str(caught.value) == (
-        f"WordPress accepted the yoast meta for post {post_id} but stored other values "
-        "(_yoast_wpseo_metadesc: sent '첫 줄\\n둘째 줄', stored '첫 줄 둘째 줄'): "
-        "ops/wordpress/atr-seo-meta.php sanitizes with sanitize_text_field (tags, line "
-        "breaks, repeated spaces and %xx octets are removed): send plain one-line text; "
-        "otherwise a plugin or filter rewrites the value")
+    with pytest.raises(ValueNotStorableError) as caught:
+        write_seo_meta(bridge, post_id, "yoast", {"focus_keyword": "카페",
+                                                  "meta_description": value})
+    assert caught.value.stored == {"meta_description": stored}
+    assert str(caught.value).startswith(
+        f"nothing was written to post {post_id}: WordPress's sanitize_text_field would change "
+        f"meta_description: {value!r} would be stored as {stored!r}")
+    assert wordpress.requests_to("POST", "posts.item") == []
+    assert wordpress.post(post_id).meta == {}
 
 
 def test_an_unknown_plugin_or_field_is_refused_before_any_request(
@@ -374,7 +382,8 @@ def test_a_subscriber_may_read_tags_but_not_look_up_create_or_write(
             reader.request("POST", "/wp/v2/tags", json={"name": "제주"}, expect=(201,))
         with pytest.raises(BridgeForbiddenError, match="403 rest_cannot_edit"):
             set_post_tags(reader, wordpress.post_ids[0], [cafe.id])
-        with pytest.raises(BridgeForbiddenError, match="403 rest_cannot_edit"):
+        # The meta write reads the post first (context=edit), which a subscriber may not.
+        with pytest.raises(BridgeForbiddenError, match="403 rest_forbidden_context"):
             write_seo_meta(reader, wordpress.post_ids[0], "yoast", {"seo_title": "제목"})
     assert [t.id for t in wordpress.tags] == [cafe.id]
 

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from devkit.wordpress import ADMIN, READER, WordPressStandIn
+from devkit.wordpress.standin import SEO_META_KEYS
 
 SEOUL_CAFE_SLUG = "%ec%84%9c%ec%9a%b8-%ec%b9%b4%ed%8e%98"
 
@@ -175,14 +176,16 @@ def test_post_tags_drop_unknown_ids_and_come_back_in_name_order(
 def test_the_seo_keys_are_registered_by_default_and_sanitized(
         admin: Client, wordpress: WordPressStandIn) -> None:
     post_id = wordpress.post_ids[0]
-    assert admin.get(f"/wp/v2/posts/{post_id}", context="edit").json()["meta"] == []
+    # As WordPress does, every registered key is listed, "" until written.
+    empty = dict.fromkeys(sorted(SEO_META_KEYS), "")
+    assert admin.get(f"/wp/v2/posts/{post_id}", context="edit").json()["meta"] == empty
     meta = {"_yoast_wpseo_title": " <b>성수동</b>  카페\n투어 ", "rank_math_title": "제목",
             "unregistered_key": "dropped"}
     answer = admin.post(f"/wp/v2/posts/{post_id}", {"meta": meta})
-    assert answer.json()["meta"] == {"_yoast_wpseo_title": "성수동 카페 투어",
+    assert answer.json()["meta"] == {**empty, "_yoast_wpseo_title": "성수동 카페 투어",
                                      "rank_math_title": "제목"}
     answer = admin.post(f"/wp/v2/posts/{post_id}", {"meta": {"rank_math_title": None}})
-    assert answer.json()["meta"] == {"_yoast_wpseo_title": "성수동 카페 투어"}
+    assert answer.json()["meta"] == {**empty, "_yoast_wpseo_title": "성수동 카페 투어"}
     bad = admin.post(f"/wp/v2/posts/{post_id}", {"meta": {"rank_math_title": 3}})
     assert (bad.status_code, bad.json()["code"]) == (400, "rest_invalid_param")
 
@@ -206,7 +209,8 @@ def test_edit_post_plays_a_person_in_wp_admin(admin: Client, wordpress: WordPres
     assert (edited.title, edited.tags) == ("고친 제목", [tag.id])
     post = admin.get(f"/wp/v2/posts/{post_id}", context="edit").json()
     assert post["title"]["raw"] == "고친 제목" and post["tags"] == [tag.id]
-    assert post["meta"] == {"_yoast_wpseo_metadesc": "사람이 쓴 설명"}
+    assert post["meta"] == {**dict.fromkeys(sorted(SEO_META_KEYS), ""),
+                            "_yoast_wpseo_metadesc": "사람이 쓴 설명"}
     assert wordpress.edit_post(post_id, meta={"_yoast_wpseo_metadesc": None}).meta == {}
     with pytest.raises(ValueError, match=r"tag ids \[4242\] are not tags"):
         wordpress.edit_post(post_id, tags=[4242])
@@ -234,3 +238,25 @@ def test_fail_next_can_skip_requests_and_refuses_an_unknown_route(
 def test_the_race_option_must_not_be_negative() -> None:
     with pytest.raises(ValueError, match="tag_create_race_s=-1 must be >= 0 seconds"):
         WordPressStandIn(tag_create_race_s=-1)
+
+
+@pytest.mark.parametrize("after_effect", [False, True], ids=["before", "after"])
+def test_reset_next_resets_the_connection_before_or_after_the_write(
+        after_effect: bool, admin: Client, wordpress: WordPressStandIn) -> None:
+    wordpress.reset_next("POST", "tags.collection", after_effect=after_effect)
+    with pytest.raises(requests.ConnectionError, match=r"reset by peer|aborted"):
+        admin.post("/wp/v2/tags", {"name": "끊김"})
+    assert [t.name for t in wordpress.tags] == (["끊김"] if after_effect else [])
+    (recorded,) = wordpress.requests_to("POST", "tags.collection")
+    assert recorded.fault and recorded.status == 0
+    assert admin.post("/wp/v2/tags", {"name": "다음"}).status_code == 201  # one-off
+
+
+def test_hang_next_can_skip_requests_and_apply_the_write_before_hanging(
+        admin: Client, wordpress: WordPressStandIn) -> None:
+    wordpress.hang_next("POST", "tags.collection", seconds=2, after_effect=True, skip=1)
+    assert admin.post("/wp/v2/tags", {"name": "먼저"}).status_code == 201
+    with pytest.raises(requests.Timeout):
+        requests.post(admin.base + "/wp/v2/tags", json={"name": "느림"}, auth=admin.auth,
+                      timeout=0.5)
+    assert [t.name for t in wordpress.tags] == ["먼저", "느림"]  # made, then the hang
