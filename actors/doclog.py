@@ -44,9 +44,11 @@ def rotate_here(dry_run: bool) -> None:
         raise PayloadError(f"dry_run must be true or false, got {quote_value(dry_run, 80)}")
     settings = current().settings
     today = datetime.now(settings.zone).date()
-    report = rotate(settings.doclog_root, today, settings.doclog_rotate_days, dry_run=dry_run)
+    report = rotate(settings.doclog_root, today, settings.doclog_rotate_days, dry_run=dry_run,
+                    ga4_keep_days=settings.ga4_keep_days)
     doclog.emit(doclog.EVENT_DOCLOG_ROTATED, dry_run=dry_run,
-                keep_days=settings.doclog_rotate_days, **asdict(report))
+                keep_days=settings.doclog_rotate_days, ga4_keep_days=settings.ga4_keep_days,
+                **asdict(report))
     if report.errors:
         # Retrying does not fix a permission problem: report it and go on.
         logger.warning("doclog_rotate could not rotate %d file(s) under %s: %s",

@@ -13,8 +13,12 @@ short links, and non-post paths (home, categories, tags, search, pages,
 - ``baseline``: ``pandas.read_csv`` of the same file's page table (from its
   header line), nothing else.
 
-Printed: seconds and peak RSS of both, and the ratio score / baseline.
-Targets on this machine: <= 5 s, <= 1 GiB, ratio <= 3.
+Printed: seconds (wall) and CPU seconds of both, peak RSS, and the ratios
+score / baseline. Targets on this machine: <= 5 s, <= 1 GiB, ratio <= 3. On
+a machine shared with other work the wall clock of one run moves with the
+neighbours' load (the two runs do not see the same load), so the CPU-time
+ratio is printed too: it is the steadier measure of our own work; the exit
+status judges the wall-clock ratio, as the target says.
 
     .venv/bin/python bench/ga4.py [--rows N] [--posts P] [--keep FILE]
 
@@ -122,21 +126,22 @@ def child(mode: str, export: Path, posts_file: Path) -> None:
     if mode == "baseline":
         header = next(i for i, line in enumerate(export.open(encoding="utf-8-sig"))
                       if line.startswith("Page path and screen class"))
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         table = pd.read_csv(export, skiprows=header, encoding="utf-8-sig")
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         extra = {"rows": len(table)}
     else:
         raw = json.loads(posts_file.read_text(encoding="utf-8"))
         site = [SitePost(p["id"], p["slug"], p["link"], dt.datetime.fromisoformat(p["date"]),
                          dt.datetime.fromisoformat(p["date"]), p["title"]) for p in raw]
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         run = score_files([export], site)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         extra = {"rows": run.inputs[0].rows, "tiers": run.tier_counts,
                  "unmatched_paths": len(run.unmatched),
                  "merged_posts": sum(1 for m in run.merged if m.post_id is not None)}
-    print(json.dumps({"seconds": seconds, "peak_rss_mib": _peak_rss_mib(), **extra}))
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mib": _peak_rss_mib(),
+                      **extra}))
 
 
 def _measure(mode: str, export: Path, posts_file: Path) -> dict[str, object]:
@@ -171,17 +176,21 @@ def main(argv: list[str] | None = None) -> int:
         baseline = _measure("baseline", export, posts_file)
         scored = _measure("score", export, posts_file)
     ratio = float(scored["seconds"]) / float(baseline["seconds"])  # type: ignore[arg-type]
-    print(f"baseline pandas.read_csv: {baseline['seconds']:.2f} s, "
+    cpu_ratio = (float(scored["cpu_seconds"])  # type: ignore[arg-type]
+                 / float(baseline["cpu_seconds"]))  # type: ignore[arg-type]
+    print(f"baseline pandas.read_csv: {baseline['seconds']:.2f} s "
+          f"({baseline['cpu_seconds']:.2f} s CPU), "
           f"peak RSS {baseline['peak_rss_mib']:.0f} MiB, {baseline['rows']:,} rows")
-    print(f"score_files (parse, normalise, merge, map, score): {scored['seconds']:.2f} s, "
+    print(f"score_files (parse, normalise, merge, map, score): {scored['seconds']:.2f} s "
+          f"({scored['cpu_seconds']:.2f} s CPU), "
           f"peak RSS {scored['peak_rss_mib']:.0f} MiB, {scored['rows']:,} rows, "
           f"{scored['merged_posts']:,} posts merged from variants, "
           f"{scored['unmatched_paths']:,} unmatched paths")
     print(f"tiers: {scored['tiers']}")
     ok = (float(scored["seconds"]) <= 5.0 and  # type: ignore[arg-type]
           float(scored["peak_rss_mib"]) <= 1024 and ratio <= 3.0)  # type: ignore[arg-type]
-    print(f"ratio score / read_csv: {ratio:.2f} (targets: <= 5 s, <= 1024 MiB, ratio <= 3): "
-          f"{'met' if ok else 'NOT met'}")
+    print(f"ratio score / read_csv: {ratio:.2f} wall, {cpu_ratio:.2f} CPU (targets: <= 5 s, "
+          f"<= 1024 MiB, ratio <= 3): {'met' if ok else 'NOT met'}")
     return 0 if ok else 1
 
 

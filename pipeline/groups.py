@@ -125,7 +125,7 @@ GROUPS: Final[Mapping[str, WorkerGroup]] = {
         processes=2,
         threads=3,
         shutdown_timeout_s=60,
-        actor_modules=("actors.doclog",),
+        actor_modules=("actors.doclog", "actors.ga4"),
         metrics_port=9192,
     ),
 }

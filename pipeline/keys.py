@@ -42,6 +42,7 @@ from typing import Final
 
 __all__ = [
     "DRAMATIQ_NAMESPACE",
+    "GA4_DROP_LOCK",
     "HEARTBEAT_PREFIX",
     "PREFIX",
     "SCHEDULER_PATTERN",
@@ -186,6 +187,10 @@ def pause_probe(peer: str) -> str:
 # --- Dramatiq's own layout (read, never written by us) --------------------------
 #: Dramatiq's Redis namespace (``RedisBroker(namespace=...)``'s default).
 DRAMATIQ_NAMESPACE: Final = "dramatiq"
+
+
+#: One ga4_score run at a time scores the drop folder.
+GA4_DROP_LOCK: Final = f"{PREFIX}ga4:lock:drop"
 
 
 def dramatiq_queue(queue: str) -> str:

@@ -12,6 +12,7 @@ __all__ = [
     "ACTOR_DOCLOG_ROTATE",
     "ACTOR_DOCLOG_ROTATE_WORKER1",
     "ACTOR_FI_PIPELINE",
+    "ACTOR_GA4_SCORE",
     "ACTOR_SEO_APPLY",
     "ACTOR_SEO_AUTOMATION",
     "ACTOR_SEO_SUGGEST",
@@ -70,3 +71,4 @@ ACTOR_SEO_AUTOMATION: Final = "seo_automation"
 ACTOR_SEO_APPLY: Final = "seo_apply"
 ACTOR_DOCLOG_ROTATE: Final = "doclog_rotate"
 ACTOR_DOCLOG_ROTATE_WORKER1: Final = "doclog_rotate_worker1"
+ACTOR_GA4_SCORE: Final = "ga4_score"

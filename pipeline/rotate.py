@@ -3,8 +3,10 @@
 Only files this project writes are touched: ``<stream>/<YYYY-MM-DD>.ndjson``
 (compressed to ``.ndjson.gz`` once its day is over in ``ATR_TZ``, deleted
 with its ``.gz`` once older than the retention) and the GA4 snapshot CSVs
-under ``ga4_scores/`` (deleted by modification time). Rotation is idempotent:
-a day is compressed into a temporary file, fsynced, renamed over the ``.gz``
+under ``ga4_scores/`` (with their ``paths/`` files) and monthly reports under
+``ga4_reports/``, deleted by modification time after their own retention
+(``ATR_GA4_KEEP_DAYS``: decay and the month-over-month report read old ones).
+Rotation is idempotent: a day is compressed into a temporary file, fsynced, renamed over the ``.gz``
 and only then is the original removed, so a crash at any point loses nothing
 and the next run finishes the work.
 """
@@ -21,10 +23,14 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Final
 
-__all__ = ["GA4_SNAPSHOT_DIR", "RotateReport", "rotate"]
+__all__ = ["GA4_REPORT_DIR", "GA4_SNAPSHOT_DIR", "RotateReport", "rotate"]
 
 #: Directory under the doclog root holding the GA4 snapshot CSVs.
 GA4_SNAPSHOT_DIR: Final = "ga4_scores"
+#: Directory under the doclog root holding the GA4 monthly reports.
+GA4_REPORT_DIR: Final = "ga4_reports"
+#: File patterns expired by age under each GA4 directory.
+_GA4_FILES: Final = {GA4_SNAPSHOT_DIR: ("*.csv", "paths/*.csv"), GA4_REPORT_DIR: ("*.html",)}
 _DAY_FILE: Final = re.compile(r"(\d{4}-\d{2}-\d{2})\.ndjson(\.gz)?")
 _STREAM: Final = re.compile(r"[a-z0-9_]{1,64}")
 
@@ -41,20 +47,23 @@ class RotateReport:
 
 
 def rotate(root: Path, today: date, keep_days: int, *, dry_run: bool = False,
-           now: float | None = None) -> RotateReport:
+           now: float | None = None, ga4_keep_days: int | None = None) -> RotateReport:
     """Rotate every stream under ``root``; ``today`` is the current day in ATR_TZ.
 
     Days before ``today - keep_days`` are deleted; other finished days are
-    compressed. Problems with single files are collected in ``errors``; the
-    rest of the rotation goes on.
+    compressed. GA4 snapshots and reports older than ``ga4_keep_days`` days
+    (default ``keep_days``) are deleted. Problems with single files are
+    collected in ``errors``; the rest of the rotation goes on.
     """
     report = RotateReport()
     if not root.is_dir():
         return report
     oldest_kept = today - timedelta(days=keep_days)
     for stream_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        if stream_dir.name == GA4_SNAPSHOT_DIR:
-            _expire_snapshots(root, stream_dir, keep_days, dry_run, now, report)
+        if stream_dir.name in _GA4_FILES:
+            _expire_snapshots(root, stream_dir, _GA4_FILES[stream_dir.name],
+                              keep_days if ga4_keep_days is None else ga4_keep_days,
+                              dry_run, now, report)
         elif _STREAM.fullmatch(stream_dir.name):
             _rotate_stream(root, stream_dir, today, oldest_kept, dry_run, report)
     return report
@@ -103,10 +112,11 @@ def _compress(path: Path) -> tuple[int, int]:
     return before, target.stat().st_size
 
 
-def _expire_snapshots(root: Path, snapshot_dir: Path, keep_days: int, dry_run: bool,
-                      now: float | None, report: RotateReport) -> None:
+def _expire_snapshots(root: Path, snapshot_dir: Path, patterns: tuple[str, ...],
+                      keep_days: int, dry_run: bool, now: float | None,
+                      report: RotateReport) -> None:
     cutoff = (time.time() if now is None else now) - keep_days * 86400
-    for path in sorted(snapshot_dir.glob("*.csv")):
+    for path in sorted(p for pattern in patterns for p in snapshot_dir.glob(pattern)):
         relative = str(path.relative_to(root))
         try:
             if path.stat().st_mtime < cutoff:

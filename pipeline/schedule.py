@@ -1,8 +1,8 @@
 """Periodic jobs: which actor runs when, and the calendar arithmetic (croniter).
 
 The scheduler process (``ops.scheduler``) enqueues; this module only knows the
-jobs and their next tick. Later jobs (GA4 scoring daily, index submission
-hourly) register here with their own ``ATR_SCHEDULE_*`` setting.
+jobs and their next tick. Each job has its own ``ATR_SCHEDULE_*`` setting
+(index submission will register here the same way).
 """
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ def scheduled_jobs(settings: Settings) -> tuple[ScheduledJob, ...]:
         for actor in (names.ACTOR_DOCLOG_ROTATE, names.ACTOR_DOCLOG_ROTATE_WORKER1):
             jobs.append(ScheduledJob(actor, actor, settings.schedule_doclog_rotate,
                                      "ATR_SCHEDULE_DOCLOG_ROTATE"))
+    if settings.schedule_ga4_score:
+        # No payload: the job scores whatever analysts dropped into ATR_GA4_DROP_DIR.
+        jobs.append(ScheduledJob(names.ACTOR_GA4_SCORE, names.ACTOR_GA4_SCORE,
+                                 settings.schedule_ga4_score,
+                                 "ATR_SCHEDULE_GA4_SCORE"))
     return tuple(jobs)
 
 

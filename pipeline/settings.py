@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from pipeline import settings_parsers as parse
 from pipeline.errors import ConfigError
+from pipeline.ga4.config import Ga4Config
 from pipeline.groups import GROUPS, WorkerGroup
 from pipeline.settings_env import (
     ENV_FILE_VARIABLE,
@@ -62,6 +63,10 @@ T = TypeVar("T")
 V_co = TypeVar("V_co", covariant=True)
 
 _PREFIX: Final = "ATR_"
+#: Variables of earlier versions -> their names now (the meaning did not change).
+_RENAMED: Final = {"ATR_GA4_EXPORT_DIR": "ATR_GA4_DROP_DIR",
+                   "ATR_GA4_WEIGHT_VIEWS": "ATR_GA4_WEIGHT_REACH",
+                   "ATR_GA4_WEIGHT_CONVERSIONS": "ATR_GA4_WEIGHT_KEY_EVENTS"}
 #: Where a per-group variable's name takes the group (upper case), as in ``ATR_{GROUP}_THREADS``.
 _GROUP: Final = "{GROUP}"
 _DECLARATION: Final = "atr.setting"
@@ -177,8 +182,26 @@ def _table_metrics_port(group: WorkerGroup) -> str:
     return str(group.metrics_port)
 
 
+def _ga4(field_name: str, parse: Callable[[str], T], help: str) -> T:
+    """A :func:`setting` for :class:`~pipeline.ga4.config.Ga4Config` field ``field_name``.
+
+    The variable is ``ATR_GA4_<FIELD>``; its default and the reason for it come
+    from the Ga4Config field, so the scoring's numbers have one source.
+    """
+    default = _GA4_DEFAULTS[field_name]
+    text = ",".join(default) if isinstance(default, tuple) else str(default)
+    if isinstance(default, float) and default.is_integer():
+        text = str(int(default))
+    reason = Ga4Config.reasons()[field_name]
+    return setting(f"ATR_GA4_{field_name.upper()}", parse, default=text,
+                   help=f"GA4 {help}; why the default: {reason}")
+
+
+_GA4_DEFAULTS: Final[dict[str, Any]] = {f.name: f.default for f in fields(Ga4Config)}
+
+
 @dataclass_transform(frozen_default=True, kw_only_default=True,
-                     field_specifiers=(setting, per_group))
+                     field_specifiers=(setting, per_group, _ga4))
 def _settings_class(cls: type[T]) -> type[T]:
     """A frozen, keyword-only dataclass whose fields are :func:`setting` declarations.
 
@@ -330,24 +353,78 @@ class Settings:
         "ATR_SCHEDULE_DOCLOG_ROTATE", parse.cron_or_off, default="30 3 * * *",
         help="when the scheduler enqueues doclog_rotate: a cron expression in ATR_TZ (5 "
              "fields, or 6 with seconds last), or off")
-    ga4_export_dir: Path = setting(
-        "ATR_GA4_EXPORT_DIR", parse.path, default="data/ga4",
-        help="directory where GA4 CSV exports are dropped for scoring")
-    ga4_weight_views: float = setting(
-        "ATR_GA4_WEIGHT_VIEWS", parse.number(0, 1), default="0.4",
-        help="GA4 score weight of views")
-    ga4_weight_engagement: float = setting(
-        "ATR_GA4_WEIGHT_ENGAGEMENT", parse.number(0, 1), default="0.3",
-        help="GA4 score weight of engagement time per user")
-    ga4_weight_conversions: float = setting(
-        "ATR_GA4_WEIGHT_CONVERSIONS", parse.number(0, 1), default="0.3",
-        help="GA4 score weight of key events (conversions)")
-    ga4_promote_score: float = setting(
-        "ATR_GA4_PROMOTE_SCORE", parse.number(0, 100), default="70",
-        help="GA4 score (0-100) at or above which a post is promoted")
-    ga4_refresh_score: float = setting(
-        "ATR_GA4_REFRESH_SCORE", parse.number(0, 100), default="30",
-        help="GA4 score (0-100) at or below which a post is queued for a refresh")
+    ga4_drop_dir: Path = setting(
+        "ATR_GA4_DROP_DIR", parse.path, default="data/ga4",
+        help="folder analysts drop GA4 exports into; ga4_score scores every file there and "
+             "moves it to done/ (scored) or refused/ (with a .reason.txt)")
+    ga4_weight_reach: float = _ga4(
+        "weight_reach", parse.number(0, 100), "score weight of reach (views per day live)")
+    ga4_weight_engagement: float = _ga4(
+        "weight_engagement", parse.number(0, 100),
+        "score weight of engagement time per active user")
+    ga4_weight_views_per_user: float = _ga4(
+        "weight_views_per_user", parse.number(0, 100), "score weight of views per user")
+    ga4_weight_key_events: float = _ga4(
+        "weight_key_events", parse.number(0, 100),
+        "score weight of key events per 1,000 views (shrunk toward the site rate)")
+    ga4_promote_score: float = _ga4(
+        "promote_score", parse.number(0, 100), "score (0-100) at or above which: promote")
+    ga4_refresh_score: float = _ga4(
+        "refresh_score", parse.number(0, 100), "score at or below which: refresh")
+    ga4_prune_score: float = _ga4(
+        "prune_score", parse.number(0, 100), "score at or below which: prune")
+    ga4_min_views: int = _ga4(
+        "min_views", parse.whole(1, 1_000_000_000, "views"), "fewest views to be ranked")
+    ga4_min_age_days: int = _ga4(
+        "min_age_days", parse.whole(0, 3650, "days"), "youngest post to be ranked, in days")
+    ga4_key_event_prior_views: float = _ga4(
+        "key_event_prior_views", parse.number(0, 1_000_000_000),
+        "shrinkage of the key-event rate, in views")
+    ga4_decay_mild_reach: float = _ga4(
+        "decay_mild_reach", parse.number(0, 1), "share of the previous views per day")
+    ga4_decay_moderate_reach: float = _ga4(
+        "decay_moderate_reach", parse.number(0, 1), "share of the previous views per day")
+    ga4_decay_severe_reach: float = _ga4(
+        "decay_severe_reach", parse.number(0, 1), "share of the previous views per day")
+    ga4_decay_mild_drop: float = _ga4(
+        "decay_mild_drop", parse.number(0, 100), "score points lost")
+    ga4_decay_moderate_drop: float = _ga4(
+        "decay_moderate_drop", parse.number(0, 100), "score points lost")
+    ga4_decay_severe_drop: float = _ga4(
+        "decay_severe_drop", parse.number(0, 100), "score points lost")
+    ga4_refresh_grace_days: int = _ga4(
+        "refresh_grace_days", parse.whole(0, 3650, "days"), "days a refreshed post is left")
+    ga4_page_paths: tuple[str, ...] = _ga4(
+        "page_paths", parse.words, "static pages, comma-separated paths")
+    ga4_report_font: Path = _ga4(
+        "report_font", parse.path, "font file of the monthly report's charts")
+    ga4_refresh_seo: str = setting(
+        "ATR_GA4_REFRESH_SEO", parse.choice("off", "propose"), default="off",
+        help="off, or propose: a post that enters the refresh tier gets a seo_automation "
+             "message (which only proposes when ATR_SEO_MODE=propose) for the SEO team's review")
+    ga4_keep_days: int = setting(
+        "ATR_GA4_KEEP_DAYS", parse.whole(1, 3650, "days"), default="400",
+        help="days GA4 snapshots and monthly reports are kept before doclog_rotate deletes "
+             "them (decay and the month-over-month report need the older ones)")
+    ga4_property_id: str | None = setting(
+        "ATR_GA4_PROPERTY_ID", parse.whole_text, help="GA4 property id (digits) to pull the "
+        "page report from with the Data API when the drop folder is empty; empty = no pull "
+        "(analysts drop exports)")
+    ga4_credentials: Path | None = setting(
+        "ATR_GA4_CREDENTIALS", parse.path,
+        help="service-account JSON key file with Viewer access to the property (required "
+             "with ATR_GA4_PROPERTY_ID)")
+    ga4_api_base: str = setting(
+        "ATR_GA4_API_BASE", parse.http_url, default="https://analyticsdata.googleapis.com",
+        help="GA4 Data API root")
+    ga4_pull_days: int = setting(
+        "ATR_GA4_PULL_DAYS", parse.whole(1, 365, "days"), default="28",
+        help="days a live pull covers, ending yesterday in ATR_TZ (28: four whole weeks, so "
+             "weekdays weigh the same in every period)")
+    schedule_ga4_score: str | None = setting(
+        "ATR_SCHEDULE_GA4_SCORE", parse.cron_or_off, default="0 7 * * *",
+        help="when the scheduler enqueues ga4_score (scores what is in ATR_GA4_DROP_DIR): a "
+             "cron expression in ATR_TZ, or off")
     health_backlog_warn: int = setting(
         "ATR_HEALTH_BACKLOG_WARN", parse.whole(1, 10_000_000, "messages"), default="100",
         help="atr health: messages waiting in one queue that make it WARN")
@@ -433,6 +510,11 @@ class Settings:
     def zone(self) -> ZoneInfo:
         """The time zone of :attr:`tz`."""
         return ZoneInfo(self.tz)
+
+    @property
+    def ga4_config(self) -> Ga4Config:
+        """The weights, thresholds and report font of GA4 scoring from ``ATR_GA4_*``."""
+        return Ga4Config(**{name: getattr(self, f"ga4_{name}") for name in _GA4_DEFAULTS})
 
     @property
     def llm_chain(self) -> tuple[str, ...]:
@@ -567,6 +649,8 @@ def _unknown_variables(environ: Mapping[str, str],
             continue
         close = difflib.get_close_matches(name, sorted(known), n=1)
         hint = f"did you mean {close[0]}?" if close else "remove it or check the spelling"
+        if name in _RENAMED:
+            hint = f"it was renamed {_RENAMED[name]}"
         problems.append(f"{name} is not a setting of atr-workers; {hint}")
     return problems
 
@@ -583,13 +667,38 @@ def _cross_checks(values: Mapping[str, Any]) -> Iterable[str]:
                    f"ATR_SEO_{name.upper()}_MAX")
     if bool(values["bridge_base"]) != bool(values["bridge_token"]):
         yield "BRIDGE_BASE and BRIDGE_TOKEN go together: set both or neither"
-    weights = [values[f"ga4_weight_{k}"] for k in ("views", "engagement", "conversions")]
-    if sum(weights) <= 0:
-        yield "ATR_GA4_WEIGHT_* must not all be 0"
+    yield from _ga4_checks(values)
     for name in ("backlog", "latency", "dead"):
         unit = "_s" if name == "latency" else ""
         if values[f"health_{name}_warn{unit}"] > values[f"health_{name}_crit{unit}"]:
             yield (f"ATR_HEALTH_{name.upper()}_WARN{unit.upper()} must not be greater than "
                    f"ATR_HEALTH_{name.upper()}_CRIT{unit.upper()}")
-    if values["ga4_promote_score"] <= values["ga4_refresh_score"]:
-        yield "ATR_GA4_PROMOTE_SCORE must be greater than ATR_GA4_REFRESH_SCORE"
+
+
+def _ga4_checks(values: Mapping[str, Any]) -> Iterable[str]:
+    """The orderings :class:`Ga4Config` needs, said with the variables' names."""
+    weights = [f"ATR_GA4_WEIGHT_{k}" for k in ("REACH", "ENGAGEMENT", "VIEWS_PER_USER",
+                                               "KEY_EVENTS")]
+    if sum(values[w.lower()[4:]] for w in weights) <= 0:
+        yield f"{', '.join(weights)} must not all be 0: set at least one weight above 0"
+    ordered = [("PRUNE_SCORE", "REFRESH_SCORE"), ("REFRESH_SCORE", "PROMOTE_SCORE"),
+               ("DECAY_SEVERE_REACH", "DECAY_MODERATE_REACH"),
+               ("DECAY_MODERATE_REACH", "DECAY_MILD_REACH"),
+               ("DECAY_MILD_DROP", "DECAY_MODERATE_DROP"),
+               ("DECAY_MODERATE_DROP", "DECAY_SEVERE_DROP")]
+    for low, high in ordered:
+        if values[f"ga4_{low.lower()}"] >= values[f"ga4_{high.lower()}"]:
+            yield (f"ATR_GA4_{low} ({values[f'ga4_{low.lower()}']:g}) must be less than "
+                   f"ATR_GA4_{high} ({values[f'ga4_{high.lower()}']:g})")
+    if values["ga4_decay_severe_reach"] <= 0:
+        yield "ATR_GA4_DECAY_SEVERE_REACH must be greater than 0"
+    if values["ga4_decay_mild_drop"] <= 0:
+        yield "ATR_GA4_DECAY_MILD_DROP must be greater than 0"
+    if values["ga4_property_id"] and not values["ga4_credentials"]:
+        yield ("ATR_GA4_CREDENTIALS is required with ATR_GA4_PROPERTY_ID: the service-account "
+               "key the live pull authenticates with")
+    bad = [p for p in values["ga4_page_paths"] or () if not (p.startswith("/")
+                                                              and p.endswith("/"))]
+    if bad:
+        yield (f"ATR_GA4_PAGE_PATHS: {', '.join(bad)} must start and end with '/' "
+               "(e.g. /about/)")

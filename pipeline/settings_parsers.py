@@ -27,6 +27,7 @@ __all__ = [
     "text",
     "time_zone",
     "whole",
+    "whole_text",
     "words",
 ]
 
@@ -175,6 +176,13 @@ def cron_or_off(raw: str) -> str | None:
                          "day month weekday, optionally seconds last) or off")
     return raw
 
+
+
+def whole_text(raw: str) -> str:
+    """Digits only (an id such as a GA4 property id), kept as text."""
+    if not raw.isdigit():
+        raise ValueError("expected digits only, e.g. 123456789 (GA4 Admin > Property details)")
+    return raw
 
 
 def path(raw: str) -> Path:

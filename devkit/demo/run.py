@@ -6,8 +6,10 @@ message through every queue, renders the featured-image thumbnails of the
 sample Korean posts of a local WordPress stand-in (under the shipped
 ImageMagick policy), runs SEO automation in propose mode for the same posts
 (LLM chain: the offline Korean provider by default) and prints the proposals
-as ``atr seo review`` shows them, runs a dry-run ``doclog_rotate``, prints who handled
-what and the doclog evidence of the run, and stops everything gracefully.
+as ``atr seo review`` shows them, drops a Korean-UI GA4 export of the same
+posts for worker2 to score (tiers, snapshot, monthly report), runs a dry-run
+``doclog_rotate``, prints who handled what and the doclog evidence of the
+run, and stops everything gracefully.
 Later jobs add their steps here.
 """
 
@@ -25,6 +27,7 @@ from dramatiq.brokers.redis import RedisBroker
 
 from brokers.boot import producer_broker
 from brokers.producer import send
+from devkit.demo.ga4 import demo_ga4, sample_posts
 from devkit.demo.images import demo_image_env, demo_thumbnails
 from devkit.demo.seo import demo_seo
 from devkit.redis_server import EmbeddedRedis
@@ -59,7 +62,8 @@ def run_demo() -> int:
             print(f"==> REDIS_URL is unset: started a private redis-server at {server.url} "
                   f"(pid {server.pid}); it stops when the demo ends")
         print(f"==> Redis: {redact_url(env['REDIS_URL'])}")
-        standin = stack.enter_context(WordPressStandIn())
+        # Published across 2026, so that the GA4 step has posts old enough to rank.
+        standin = stack.enter_context(WordPressStandIn(posts=sample_posts()))
         env = demo_image_env(env, standin)
         print(f"==> a local WordPress stand-in with {len(load_sample_posts())} sample Korean "
               f"posts at {standin.base_url} (BRIDGE_BASE for this run)")
@@ -74,6 +78,8 @@ def run_demo() -> int:
             env["ATR_DOCLOG_ROOT"] = tempfile.mkdtemp(prefix="atr-demo-doclog-")
             print(f"==> ATR_DOCLOG_ROOT is unset: this run's doclog goes to "
                   f"{env['ATR_DOCLOG_ROOT']}")
+        if not env.get("ATR_GA4_DROP_DIR", "").strip():
+            env["ATR_GA4_DROP_DIR"] = tempfile.mkdtemp(prefix="atr-demo-ga4-")
         settings = Settings.from_env(env)
         groups = [stack.enter_context(_running(name, settings, env, logdir)) for name in GROUPS]
         broker = producer_broker(settings)
@@ -105,6 +111,14 @@ def run_demo() -> int:
             print(f"    FAILED: {exc}")
             seo_ok = False
 
+        print("==> GA4 scoring on worker2: a sample export dropped into ATR_GA4_DROP_DIR")
+        try:
+            print(_indent("\n".join(demo_ga4(broker, settings))))
+            ga4_ok = True
+        except AtrError as exc:
+            print(f"    FAILED: {exc}")
+            ga4_ok = False
+
         print("==> doclog_rotate (dry run) on worker2: what would be compressed or deleted")
         rotated = _rotate_dry_run(broker, settings)
         print(f"    {rotated}")
@@ -120,7 +134,8 @@ def run_demo() -> int:
         for g in groups:
             print(f"    {g.group}: exit code {codes[g.group]}")
         ok = all(r.ok for r in results) and not any(codes.values()) \
-            and rotated.startswith("ok") and thumbnails_ok and seo_ok
+            and rotated.startswith("ok") and thumbnails_ok and seo_ok \
+            and ga4_ok
         if not ok:
             for g in groups:
                 print(f"---- last lines of {g.group}'s log ----")

@@ -43,6 +43,17 @@ write with :func:`pipeline.doclog.emit`; each is a constant below.
 ``seo.proposed``            seo_automation stored a proposal: ``post_id``,
                             ``provider``, ``model``, ``current``, ``proposed``,
                             ``protected`` (fields a person edited)
+``ga4.scored``              ga4_score wrote a snapshot (or, ``dry_run``, would):
+                            ``period``, ``tiers`` (posts per tier), ``posts``,
+                            ``unmatched_paths``, ``unmatched_views``,
+                            ``merged_posts``, ``input_files``, ``rows``,
+                            ``snapshot``, ``previous_snapshot``, ``moved``,
+                            ``duration_ms``, ``refresh_proposals``
+``ga4.refused``             files that cannot be scored were moved aside:
+                            ``files``, ``refused_dir``, ``reason``; nothing imported
+``ga4.no_input``            the drop folder had nothing to score: ``drop_dir``
+``ga4.pulled``              the live pull wrote a runReport file into the drop
+                            folder: ``file``, ``property``, ``period``
 ``seo.applied``             the post was written: ``post_id``, ``plugin``,
                             ``written`` (meta fields), ``tags_added``, ``kept``
                             (a person's values left alone), ``values``, ``force``,
@@ -71,6 +82,10 @@ __all__ = [
     "EVENT_DEFERRED",
     "EVENT_DOCLOG_ROTATED",
     "EVENT_FAILED",
+    "EVENT_GA4_NO_INPUT",
+    "EVENT_GA4_PULLED",
+    "EVENT_GA4_REFUSED",
+    "EVENT_GA4_SCORED",
     "EVENT_LLM_ANSWERED",
     "EVENT_LLM_CALL_FAILED",
     "EVENT_LLM_EXHAUSTED",
@@ -108,6 +123,10 @@ EVENT_THUMBNAIL_RENDERED: Final = "thumbnail.rendered"
 EVENT_THUMBNAIL_UPLOADED: Final = "thumbnail.uploaded"
 EVENT_THUMBNAIL_FEATURED_SET: Final = "thumbnail.featured_set"
 EVENT_THUMBNAIL_FEATURED_KEPT: Final = "thumbnail.featured_kept"
+EVENT_GA4_SCORED: Final = "ga4.scored"
+EVENT_GA4_REFUSED: Final = "ga4.refused"
+EVENT_GA4_NO_INPUT: Final = "ga4.no_input"
+EVENT_GA4_PULLED: Final = "ga4.pulled"
 EVENT_LLM_ANSWERED: Final = "llm.answered"
 EVENT_LLM_CALL_FAILED: Final = "llm.call_failed"
 EVENT_LLM_RATE_LIMITED: Final = "llm.rate_limited"

@@ -42,6 +42,7 @@ __all__ = [
     "PostsPort",
     "SitePost",
     "classify_path",
+    "normalise_codes",
     "normalise_path",
     "normalise_paths",
 ]
@@ -116,10 +117,47 @@ def normalise_paths(raw: np.ndarray) -> np.ndarray:
     per distinct remaining path (a million tracking-query variants of five
     thousand posts are five thousand decodings, not a million).
     """
-    cut = np.fromiter((_cut(x) for x in raw), dtype=object, count=len(raw))
-    codes, uniques = pd.factorize(cut)
-    finished = np.fromiter((_finish(u) for u in uniques), dtype=object, count=len(uniques))
-    return finished[codes] if len(raw) else finished
+    codes, canonical = normalise_codes(raw)
+    return canonical[codes] if len(raw) else canonical
+
+
+def normalise_codes(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each raw path, the distinct canonical paths): ``uniques[codes]`` is
+    :func:`normalise_paths`, without hashing a million canonical strings again."""
+    cut_codes, cut_uniques = pd.factorize(_cut_all(raw))
+    finished = np.fromiter((_finish(u) for u in cut_uniques), dtype=object,
+                           count=len(cut_uniques))
+    finished_codes, canonical = pd.factorize(finished)
+    return finished_codes[cut_codes], np.asarray(canonical, dtype=object)
+
+
+def _cut_all(raw: np.ndarray) -> np.ndarray:
+    """:func:`_cut` of every value, the common case in one list comprehension.
+
+    Most raw paths are ``/slug/?tracking`` or ``/slug/#fragment``: cutting at
+    the first ``#`` then ``?`` is :func:`_cut`. The values where it may not be
+    (full URLs, ``/?p=<id>`` links, which cut to ``/`` or nothing, and
+    anything that is not a string) are redone by :func:`_cut`.
+    """
+    try:
+        quick = [v.strip().partition("#")[0].partition("?")[0] for v in raw]
+    except AttributeError:
+        return np.fromiter((_cut(x) for x in raw), dtype=object, count=len(raw))
+    out = np.empty(len(quick), dtype=object)
+    out[:] = quick
+    post_id = _POST_ID.search
+    for k in [k for k, text in enumerate(quick) if len(text) < 2 or "://" in text]:
+        text = raw[k].strip()
+        if "://" in text:
+            out[k] = _cut(text)
+            continue
+        # The path is "" or "/": a query right after it may be a /?p=<id> link.
+        query, fragment = text.find("?"), text.find("#")
+        if query >= 0 and (fragment < 0 or query < fragment):
+            match = post_id(text)
+            if match is not None:
+                out[k] = f"/?p={int(match[1])}"
+    return out
 
 
 def _cut(value: object) -> str:

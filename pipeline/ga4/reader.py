@@ -164,53 +164,57 @@ def read_export(path: Path, *, period: Period | None = None) -> Export:
     except OSError as exc:
         raise ExportUnreadableError(f"{path}: cannot read the file ({exc.strerror or exc}); "
                                     "check the path and its permissions") from None
-    text = _decode(data, path)
+    text, codec = _decode(data, path)
     if text.lstrip()[:1] in ("{", "["):
         return _read_runreport(path, text, period)
-    return _read_csv(path, text, period)
+    # The bytes of a UTF-8 file are handed to pandas as they are (no re-encoding).
+    return _read_csv(path, text, period, data if codec == "utf-8" else None)
 
 
 # -- CSV -------------------------------------------------------------------------------
 
 
-def _decode(data: bytes, path: Path) -> str:
+def _decode(data: bytes, path: Path) -> tuple[str, str]:
+    """The text of ``data`` and the codec it was in (``utf-8``, ``utf-16`` or ``cp949``)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        return data.decode("utf-16"), "utf-16"
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
         pass
     try:
         # Korean Excel saves "CSV" in CP949: an analyst who opened and re-saved a download.
-        return data.decode("cp949")
+        return data.decode("cp949"), "cp949"
     except UnicodeDecodeError:
         raise ExportUnreadableError(
             f"{path}: not text in UTF-8 (nor UTF-16 or CP949); download the report again from "
             "GA4 as CSV, or save it from Excel as 'CSV UTF-8'") from None
 
 
-def _pieces(text: str) -> Iterator[tuple[int, str]]:
-    """(line number of the piece's first line, piece) for each comment block or table."""
+def _pieces(text: str) -> Iterator[tuple[int, int, str]]:
+    """(line number of its first line, offset in ``text``, piece) per comment block or table."""
     start, line = 0, 1
     for match in _SEPARATOR.finditer(text):
-        yield from _split_comments(line, text[start:match.start()])
+        yield from _split_comments(line, start, text[start:match.start()])
         line += text.count("\n", start, match.start()) + match.group().count("\n")
         start = match.end()
-    yield from _split_comments(line, text[start:])
+    yield from _split_comments(line, start, text[start:])
 
 
-def _split_comments(line: int, piece: str) -> Iterator[tuple[int, str]]:
+def _split_comments(line: int, offset: int, piece: str) -> Iterator[tuple[int, int, str]]:
     """A piece, with its leading '#' lines apart from the table that follows them."""
-    if not piece.strip():
+    # isspace() stops at the first other character: no copy of a big table.
+    if not piece or piece.isspace():
         return
     if not piece.startswith("#"):
-        yield line, piece
+        yield line, offset, piece
         return
     lines = piece.split("\n")
     body = next((i for i, text in enumerate(lines) if not text.startswith("#")), len(lines))
-    yield line, "\n".join(lines[:body])
+    head = "\n".join(lines[:body])
+    yield line, offset, head
     if body < len(lines) and "\n".join(lines[body:]).strip():
-        yield line + body, "\n".join(lines[body:])
+        yield line + body, offset + len(head) + 1, "\n".join(lines[body:])
 
 
 def _read_header_comment(comment: str, header: _Header, path: Path) -> None:
@@ -241,18 +245,24 @@ def _parse_day(value: str) -> date | None:
         return None
 
 
-def _read_csv(path: Path, text: str, period: Period | None) -> Export:
+def _read_csv(path: Path, text: str, period: Period | None, utf8: bytes | None) -> Export:
+    """The page table of a CSV download; ``utf8`` is the file's bytes if it is UTF-8.
+
+    Only the chosen table's offset and length are kept while looking, so a
+    big table is not held twice (as text and as the bytes pandas reads).
+    """
     header = _Header()
     seen: list[str] = []
-    chosen: tuple[int, str, list[str], _Header] | None = None
+    chosen: tuple[int, int, int, list[str], _Header] | None = None
     chosen_rank = (0, 0)
     notes: list[str] = []
-    for line, piece in _pieces(text):
+    for line, offset, piece in _pieces(text):
         if piece.startswith("#"):
             for comment in piece.splitlines():
                 _read_header_comment(comment, header, path)
             continue
-        first = piece.split("\n", 1)[0].rstrip("\r")
+        end = piece.find("\n")
+        first = (piece if end < 0 else piece[:end]).rstrip("\r")
         names = next(csv.reader([first]))
         canon = [canonical_header(n) for n in names]
         label = repr(names[0].strip())
@@ -269,7 +279,8 @@ def _read_csv(path: Path, text: str, period: Period | None) -> Export:
         if chosen is None or rank > chosen_rank:
             if chosen is not None:
                 notes.append(f"the page table at line {chosen[0]} was ignored (a chart)")
-            chosen, chosen_rank = (line, piece, names, _Header(**vars(header))), rank
+            chosen = (line, offset, len(piece), names, _Header(**vars(header)))
+            chosen_rank = rank
         else:
             notes.append(f"the page table at line {line} was ignored (a chart)")
     if chosen is None:
@@ -277,8 +288,15 @@ def _read_csv(path: Path, text: str, period: Period | None) -> Export:
         raise NotAPageReportError(
             f"{path}: not a GA4 page report: no {_PAGE_LABEL} column (it has {tables}); "
             f"nothing imported; {_HOW_TO_EXPORT}")
-    line, piece, names, at = chosen
-    table, available, totals = _table_from_csv(path, line, piece, names)
+    line, offset, length, names, at = chosen
+    if utf8 is None:
+        payload = text[offset:offset + length].encode("utf-8")
+    else:
+        # The piece's bytes, found by encoding only what is around it (usually a few lines).
+        first_byte = len(text[:offset].encode("utf-8"))
+        first_byte += 3 if utf8.startswith(b"\xef\xbb\xbf") else 0
+        payload = utf8[first_byte:len(utf8) - len(text[offset + length:].encode("utf-8"))]
+    table, available, totals = _table_from_csv(path, line, payload, names)
     own = Period(at.start, at.end) if at.start and at.end else None
     language = "ko" if any(_is_korean(n) for n in names) else "en"
     return Export(source=path, kind="csv", language=language,
@@ -291,7 +309,7 @@ def _is_korean(text: str) -> bool:
     return any("\uac00" <= ch <= "\ud7a3" for ch in text)
 
 
-def _table_from_csv(path: Path, line: int, piece: str, names: list[str]
+def _table_from_csv(path: Path, line: int, piece: bytes, names: list[str]
                     ) -> tuple[pd.DataFrame, frozenset[str], int]:
     path_index, metrics = match_columns(names)
     assert path_index is not None
@@ -301,7 +319,9 @@ def _table_from_csv(path: Path, line: int, piece: str, names: list[str]
             f"(조회수) column; {_HOW_TO_EXPORT}")
     wanted = {"path": path_index, **metrics}
     try:
-        raw = pd.read_csv(io.StringIO(piece), header=0, usecols=sorted(set(wanted.values())),
+        # Bytes, not a StringIO: pandas would re-encode text in small chunks, slowly.
+        raw = pd.read_csv(io.BytesIO(piece), header=0, encoding="utf-8",
+                          usecols=sorted(set(wanted.values())),
                           dtype={names[path_index]: object}, thousands=",",
                           keep_default_na=False, na_values=[""], skipinitialspace=True)
     except (ValueError, pd.errors.ParserError) as exc:
@@ -310,13 +330,16 @@ def _table_from_csv(path: Path, line: int, piece: str, names: list[str]
                                     f"({reason}); download the report again from GA4") from None
     columns = {field: raw.iloc[:, sorted(set(wanted.values())).index(i)]
                for field, i in wanted.items()}
-    first = columns["path"].to_numpy(dtype=object, na_value="")
-    # A path starts with '/' (or is '(not set)'): only other cells can be a totals row.
-    is_total = np.fromiter(
-        (not isinstance(v, str) or not v
-         or (v[0] not in "/(" and (not v.strip() or v.strip().casefold() in TOTAL_LABELS))
-         for v in first),
-        dtype=bool, count=len(first))
+    # Empty cells are NaN here: a NaN is no path, so it is a totals row below.
+    first = columns["path"].to_numpy(dtype=object)
+    # A path starts with '/' (or is '(not set)'): only other cells can be a totals row,
+    # and only those few are looked at one by one.
+    heads = first.astype("U1")
+    is_total = np.zeros(len(first), dtype=bool)
+    for k in np.flatnonzero((heads != "/") & (heads != "(")):
+        v = first[k]
+        is_total[k] = (not isinstance(v, str) or not v.strip()
+                       or v.strip().casefold() in TOTAL_LABELS)
     totals = int(is_total.sum())
     keep = ~is_total
     # Line in the file of each kept row, for error messages (header is `line`).

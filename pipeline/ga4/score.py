@@ -63,7 +63,7 @@ import pandas as pd
 
 from pipeline.ga4.config import Ga4Config
 from pipeline.ga4.errors import IncompleteExportError, OverlappingExportsError
-from pipeline.ga4.paths import PostIndex, PostLike, PostsPort, classify_path, normalise_paths
+from pipeline.ga4.paths import PostIndex, PostLike, PostsPort, classify_path, normalise_codes
 from pipeline.ga4.reader import SUMMABLE, Export, Period, read_export
 
 __all__ = [
@@ -223,6 +223,10 @@ class ScoreRun:
             "previous_snapshot": self.previous_day.isoformat() if self.previous_day else None,
         }
 
+    def entering(self, tier: str) -> tuple[ScoredPost, ...]:
+        """Posts in ``tier`` now that were not in it in the previous snapshot."""
+        return tuple(p for p in self.posts if p.tier == tier and p.previous_tier != tier)
+
     def post(self, post_id: int) -> ScoredPost | None:
         """The row of ``post_id``, or None."""
         return next((p for p in self.posts if p.post_id == post_id), None)
@@ -312,8 +316,7 @@ def _to_posts(table: pd.DataFrame, index: PostIndex, config: Ga4Config
               ) -> tuple[pd.DataFrame, tuple[UnmatchedPath, ...], tuple[MergedPath, ...]]:
     """Sums per post id (rows for every listed post), the unmatched paths and the merges."""
     raw_codes, raw_uniques = pd.factorize(table["path"].to_numpy(dtype=object))
-    canon = normalise_paths(np.asarray(raw_uniques, dtype=object))
-    canon_codes, canon_uniques = pd.factorize(canon)
+    canon_codes, canon_uniques = normalise_codes(np.asarray(raw_uniques, dtype=object))
     n_canon = len(canon_uniques)
     per_raw = {c: np.bincount(raw_codes, weights=table[c].to_numpy(dtype=float),
                               minlength=len(raw_uniques)) for c in SUMMABLE}
@@ -514,15 +517,37 @@ def _share(post: ScoredPost) -> str:
 
 
 def explain(post: ScoredPost, config: Ga4Config | None = None) -> list[str]:
-    """Lines saying why ``post`` has its tier: its rule and components (for ``atr ga4 show``)."""
+    """Lines saying why ``post`` has its tier: its rule, components and previous tier.
+
+    For ``atr ga4 show``: each component's value, its percentile among the
+    period's ranked posts, its weight (share of the weights of the components
+    the export had) and the points it contributed; then the comparison with
+    the previous snapshot that decides decay.
+    """
     config = config or Ga4Config()
     lines = [f"post {post.post_id} {post.title!r} ({post.path}): {post.tier} by rule "
-             f"{post.rule}: {_RULES[post.rule](post, config)}"]
-    for c in COMPONENTS:
-        if post.values[c] is None:
-            continue
-        lines.append(f"  {c}: value {post.values[c]}, percentile "
-                     f"{post.percentiles[c]}, points {post.points[c]}")
+             f"{post.rule}: {_RULES[post.rule](post, config)}",
+             f"  traffic: {post.views:,.0f} views, {post.users:,.0f} users, "
+             f"{post.key_events:,.0f} key events; {post.views_per_day} views per day over "
+             f"{post.days_live} days live; published {post.published} ({post.age_days} days "
+             f"before the period end), modified {post.modified}; {post.variants} GA4 path(s)"]
+    present = [c for c in COMPONENTS if post.values[c] is not None]
+    total_w = sum(config.weights[c] for c in present) or 1.0
+    for c in present:
+        weight = config.weights[c] / total_w
+        lines.append(f"  {c}: value {post.values[c]}, percentile {post.percentiles[c]}, "
+                     f"weight {weight:.0%}, points {post.points[c]}")
     if post.score is not None:
-        lines.append(f"  score {post.score} (sum of the points)")
+        lines.append(f"  score {post.score} (sum of the points; thresholds: promote >= "
+                     f"{config.promote_score:g}, refresh <= {config.refresh_score:g}, prune <= "
+                     f"{config.prune_score:g})")
+    if not post.previous_tier:
+        lines.append("  previous snapshot: this post was not in it (or there is none): no decay "
+                     "check")
+    else:
+        lines.append(f"  previous snapshot: {post.previous_tier} (score "
+                     f"{post.previous_score if post.previous_score is not None else 'n/a'}); "
+                     f"score change {post.score_change if post.score_change is not None else 'n/a'}"
+                     f", views per day at {_share(post)} of then; decay "
+                     f"{post.decay or 'not checked (no baseline)'}")
     return lines

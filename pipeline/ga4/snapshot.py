@@ -43,6 +43,7 @@ __all__ = [
     "SNAPSHOT_DIR",
     "SnapshotDir",
     "load_snapshot",
+    "read_posts",
     "read_snapshot",
     "write_snapshot",
 ]
@@ -188,6 +189,39 @@ def read_snapshot(path: Path) -> PreviousSnapshot:
         raise SnapshotError(f"{path}: a GA4 snapshot value is malformed ({exc}); move it "
                             "aside and score again") from None
     return PreviousSnapshot(day, period, posts)
+
+
+def read_posts(path: Path) -> list[ScoredPost]:
+    """A snapshot's rows back as :class:`ScoredPost` (for ``atr ga4 show``), in file order."""
+    table = load_snapshot(path)
+    missing = [c for c in SNAPSHOT_COLUMNS if c not in table.columns]
+    if missing:
+        raise SnapshotError(f"{path}: not a GA4 snapshot of this version (no "
+                            f"{', '.join(missing)} column); score the period again")
+    posts = []
+    try:
+        for row in table.to_dict("records"):
+            posts.append(ScoredPost(
+                post_id=int(row["post_id"]), title=row["title"], path=row["path"],
+                tier=row["tier"], rule=row["rule"], score=_float(row["score"]),
+                previous_tier=row["previous_tier"], previous_score=_float(row["previous_score"]),
+                score_change=_float(row["score_change"]), reach_share=_float(row["reach_share"]),
+                decay=row["decay"], decaying=row["decaying"] == "yes",
+                views=float(row["views"]), users=float(row["users"]),
+                key_events=float(row["key_events"]),
+                views_per_day=float(row["views_per_day"] or 0),
+                engagement_rate=_float(row["engagement_rate"]),
+                values={c: _float(row[_VALUE_COLUMNS[c]]) for c in COMPONENTS},
+                percentiles={c: _float(row[f"{c}_pct"]) for c in COMPONENTS},
+                points={c: _float(row[f"{c}_pts"]) for c in COMPONENTS},
+                published=dt.date.fromisoformat(row["published"]),
+                modified=dt.date.fromisoformat(row["modified"]),
+                age_days=int(row["age_days"]), days_live=int(row["days_live"]),
+                variants=int(row["variants"])))
+    except ValueError as exc:
+        raise SnapshotError(f"{path}: a GA4 snapshot value is malformed ({exc}); move it "
+                            "aside and score again") from None
+    return posts
 
 
 class SnapshotDir:

@@ -82,7 +82,7 @@ def test_a_failing_rotation_is_retried_then_dead_lettered_with_its_lines(
     failures = {"flaky": 1, "broken": 99}
 
     def failing_rotate(root: Path, today: object, keep_days: int, *, dry_run: bool = False,
-                       now: float | None = None) -> object:
+                       now: float | None = None, ga4_keep_days: int | None = None) -> object:
         key = "flaky" if dry_run else "broken"
         if failures[key] > 0:
             failures[key] -= 1

@@ -32,14 +32,23 @@ def queued_ticks(client: redis.Redis, queue: str) -> Counter[str]:
 
 
 def test_rotation_is_scheduled_daily_on_each_host_by_default_and_can_be_turned_off() -> None:
-    jobs = scheduled_jobs(Settings.from_env({"REDIS_URL": "redis://h:1/0"}))
+    jobs = scheduled_jobs(Settings.from_env({"REDIS_URL": "redis://h:1/0",
+                                             "ATR_SCHEDULE_GA4_SCORE": "off"}))
     assert [(j.actor, j.cron) for j in jobs] == [("doclog_rotate", "30 3 * * *"),
                                                   ("doclog_rotate_worker1", "30 3 * * *")]
     (job, _) = jobs
     assert next_tick(job.cron, datetime(2026, 11, 26, 4, 0, tzinfo=SEOUL)) == \
         datetime(2026, 11, 27, 3, 30, tzinfo=SEOUL)
     assert scheduled_jobs(Settings.from_env({"REDIS_URL": "redis://h:1/0",
-                                             "ATR_SCHEDULE_DOCLOG_ROTATE": "off"})) == ()
+                                             "ATR_SCHEDULE_DOCLOG_ROTATE": "off",
+                                             "ATR_SCHEDULE_GA4_SCORE": "off"})) == ()
+
+
+def test_ga4_scoring_is_scheduled_daily_without_a_payload() -> None:
+    jobs = scheduled_jobs(Settings.from_env({"REDIS_URL": "redis://h:1/0"}))
+    (ga4,) = [j for j in jobs if j.actor == "ga4_score"]
+    assert (ga4.cron, ga4.setting, dict(ga4.kwargs)) == ("0 7 * * *",
+                                                         "ATR_SCHEDULE_GA4_SCORE", {})
 
 
 def test_a_tick_claimed_by_one_scheduler_is_not_enqueued_by_another(
@@ -60,7 +69,8 @@ def test_a_tick_claimed_by_one_scheduler_is_not_enqueued_by_another(
 
 def test_two_scheduler_processes_enqueue_each_tick_once(
         worker_env: dict[str, str], redis_client: redis.Redis, tmp_path: Path) -> None:
-    env = {**worker_env, "ATR_SCHEDULE_DOCLOG_ROTATE": "* * * * * *"}  # every second
+    env = {**worker_env, "ATR_SCHEDULE_DOCLOG_ROTATE": "* * * * * *",  # every second
+           "ATR_SCHEDULE_GA4_SCORE": "off"}
     procs = [subprocess.Popen([atr_executable(), "scheduler"], env=env, cwd=tmp_path,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for _ in range(2)]
@@ -87,8 +97,11 @@ def test_schedule_lists_next_ticks(worker_env: dict[str, str], tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     listing = json.loads(result.stdout)
     assert listing["tz"] == "Asia/Seoul"
-    assert [job["job"] for job in listing["jobs"]] == ["doclog_rotate", "doclog_rotate_worker1"]
-    assert all(t.endswith("T03:30:00+09:00") for job in listing["jobs"] for t in job["next"])
+    assert [job["job"] for job in listing["jobs"]] == ["doclog_rotate", "doclog_rotate_worker1",
+                                                       "ga4_score"]
+    assert all(t.endswith("T03:30:00+09:00") for job in listing["jobs"][:2]
+               for t in job["next"])
+    assert all(t.endswith("T07:00:00+09:00") for t in listing["jobs"][2]["next"])
 
 
 def test_invalid_schedule_is_one_line(worker_env: dict[str, str], tmp_path: Path) -> None:

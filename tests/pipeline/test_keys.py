@@ -30,6 +30,9 @@ _FAMILIES = {
     "seo_proposal": (keys.seo_proposal(7), "atr:seo:proposal:*"),
     "seo_proposals": (keys.SEO_PROPOSALS, keys.SEO_PROPOSALS),
     "seo_written": (keys.seo_written(7), "atr:seo:written:*"),
+    "ga4_drop_lock": (keys.GA4_DROP_LOCK, "atr:ga4:lock:*"),
+    "pause": (keys.pause("wordpress"), keys.pause("wordpress")),
+    "pause_probe": (keys.pause_probe("wordpress"), "atr:pause:*:probe"),
 }
 
 
@@ -62,5 +65,5 @@ def test_every_public_key_function_is_covered() -> None:
     covered = {"heartbeat", "heartbeat_pattern", "scheduler_heartbeat", "schedule_claim",
                "write_errors", "health_over", "health_doclog", "ping_reply", "llm_budget",
                "llm_calls", "llm_exhausted", "images_lock", "images_media", "seo_post_lock",
-               "seo_tag_lock", "seo_proposal", "seo_written"}
+               "seo_tag_lock", "seo_proposal", "seo_written", "pause", "pause_probe"}
     assert builders == covered

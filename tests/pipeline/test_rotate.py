@@ -92,6 +92,24 @@ def test_old_ga4_snapshots_expire_by_age_and_other_files_are_untouched(
     assert not old.exists() and new.exists() and notes.exists()
 
 
+def test_ga4_snapshots_paths_and_reports_keep_their_own_retention(tmp_path: Path) -> None:
+    now = time.time()
+    files = {"ga4_scores/2026-01-01.csv": 100, "ga4_scores/paths/2026-01-01.csv": 100,
+             "ga4_reports/2025-12.html": 100, "ga4_scores/2025-06-01.csv": 500,
+             "ga4_scores/paths/2025-06-01.csv": 500, "ga4_reports/2025-05.html": 500}
+    for name, age_days in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x\n", encoding="utf-8")
+        os.utime(path, (now - age_days * 86400, now - age_days * 86400))
+    # Older than the doclog's 30 days but inside the GA4 retention: kept.
+    report = rotate(tmp_path, TODAY, keep_days=30, now=now, ga4_keep_days=400)
+    assert sorted(report.deleted) == ["ga4_reports/2025-05.html", "ga4_scores/2025-06-01.csv",
+                                      "ga4_scores/paths/2025-06-01.csv"]
+    assert (tmp_path / "ga4_scores/paths/2026-01-01.csv").exists()
+    assert (tmp_path / "ga4_reports/2025-12.html").exists()
+
+
 def test_missing_root_is_not_an_error(tmp_path: Path) -> None:
     report = rotate(tmp_path / "never-written", TODAY, keep_days=30)
     assert (report.compressed, report.deleted, report.errors) == ([], [], [])

@@ -165,7 +165,42 @@ def test_bridge_settings_go_together_and_token_is_never_echoed() -> None:
 def test_ga4_thresholds_must_be_ordered() -> None:
     message = settings_error({**MINIMAL, "ATR_GA4_PROMOTE_SCORE": "20",
                               "ATR_GA4_REFRESH_SCORE": "40"})
-    assert "ATR_GA4_PROMOTE_SCORE must be greater than ATR_GA4_REFRESH_SCORE" in message
+    assert "ATR_GA4_REFRESH_SCORE (40) must be less than ATR_GA4_PROMOTE_SCORE (20)" in message
+    message = settings_error({**MINIMAL, "ATR_GA4_PRUNE_SCORE": "30"})
+    assert "ATR_GA4_PRUNE_SCORE (30) must be less than ATR_GA4_REFRESH_SCORE (30)" in message
+    message = settings_error({**MINIMAL, "ATR_GA4_DECAY_SEVERE_REACH": "0.9"})
+    assert "ATR_GA4_DECAY_SEVERE_REACH (0.9) must be less than ATR_GA4_DECAY_MODERATE_REACH" \
+        in message
+
+
+def test_ga4_weights_are_checked_and_name_the_variable() -> None:
+    message = settings_error({**MINIMAL, "ATR_GA4_WEIGHT_REACH": "-1"})
+    assert "ATR_GA4_WEIGHT_REACH='-1' is invalid: expected a number from 0 to 100" in message
+    zero = {f"ATR_GA4_WEIGHT_{k}": "0" for k in ("REACH", "ENGAGEMENT", "VIEWS_PER_USER",
+                                                  "KEY_EVENTS")}
+    assert "must not all be 0" in settings_error({**MINIMAL, **zero})
+    assert "ATR_GA4_PAGE_PATHS: about must start and end with '/'" in settings_error(
+        {**MINIMAL, "ATR_GA4_PAGE_PATHS": "about"})
+
+
+def test_renamed_ga4_variables_say_their_new_name() -> None:
+    message = settings_error({**MINIMAL, "ATR_GA4_WEIGHT_VIEWS": "0.4",
+                              "ATR_GA4_EXPORT_DIR": "data/ga4"})
+    assert "ATR_GA4_WEIGHT_VIEWS is not a setting of atr-workers; it was renamed " \
+        "ATR_GA4_WEIGHT_REACH" in message
+    assert "ATR_GA4_EXPORT_DIR is not a setting of atr-workers; it was renamed " \
+        "ATR_GA4_DROP_DIR" in message
+
+
+def test_ga4_settings_build_the_scoring_config_with_its_defaults() -> None:
+    from pipeline.ga4 import Ga4Config
+
+    assert Settings.from_env(MINIMAL).ga4_config == Ga4Config()
+    tuned = Settings.from_env({**MINIMAL, "ATR_GA4_WEIGHT_KEY_EVENTS": "0",
+                               "ATR_GA4_MIN_VIEWS": "100",
+                               "ATR_GA4_PAGE_PATHS": "/about/,/이용약관/"}).ga4_config
+    assert (tuned.weight_key_events, tuned.min_views, tuned.page_paths) == (
+        0.0, 100, ("/about/", "/이용약관/"))
 
 
 def test_redacted_view_hides_secrets_and_redis_password() -> None:

@@ -35,18 +35,29 @@ def test_demo_starts_its_own_redis_and_routes_every_queue(clean_env: dict[str, s
         assert path.suffix == ".jpg" and path.stat().st_size > 10_000
         assert path.read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
     seo = out[out.index("==> SEO automation (propose mode)"):
-              out.index("==> doclog_rotate")]
+              out.index("==> GA4 scoring on worker2")]
     assert "LLM chain: offline" in seo
     for post_id in range(101, 109):
         assert f"post {post_id}  " in seo
     assert seo.count("by offline (kiwipiepy") == 8
     assert seo.count("meta description") == 8
     assert "8 proposal(s). Approve with: atr seo approve 101 102" in seo
+    ga4 = out[out.index("==> GA4 scoring on worker2"):out.index("==> doclog_rotate")]
+    assert ("worker2 scored 8 posts of 2026-11-01..2026-11-30 in" in ga4
+            and "promote 2, keep 3, refresh 2, prune 0, insufficient-data 1" in ga4), ga4
+    ids = {str(i) for i in range(101, 109)}
+    tiers = [line.split()[1] for line in ga4.splitlines() if line.split()[:1] and
+             line.split()[0] in ids]
+    assert tiers == ["promote", "promote", "keep", "keep", "keep", "refresh", "refresh",
+                     "insufficient-data"], ga4
+    page = Path(ga4.split("monthly report (open it in a browser): ")[1].split()[0])
+    assert page.name == "2026-11.html" and "data:image/png;base64," in page.read_text(
+        encoding="utf-8")
     rotate = out[out.index("==> doclog_rotate (dry run)"):].splitlines()[1]
     assert rotate.strip().startswith("ok: ")
     evidence = out[out.index("==> the doclog evidence"):out.index("==> stopping")]
     assert "seo.proposed" in evidence and "succeeded" in evidence
-    assert "doclog.rotated" in evidence
+    assert "doclog.rotated" in evidence and "ga4.scored" in evidence
     assert "worker1: exit code 0" in out
     assert "worker2: exit code 0" in out
     assert out.rstrip().endswith("demo succeeded: every queue was handled by its own group")
