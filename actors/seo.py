@@ -44,6 +44,7 @@ from pipeline.seo.automation import SKIP_POST_CHANGED, Applied, apply_proposal, 
 from pipeline.seo.quality import QualityGuide
 from pipeline.seo.store import SeoStore
 from pipeline.settings import Settings
+from pipeline.text import quote_value
 from pipeline.wordpress import Bridge, BridgeConfig, TagLock, get_post
 from pipeline.wordpress.eligibility import skip_reason
 
@@ -99,7 +100,7 @@ def seo_apply(post_id: int, force: bool = False, proposal_id: str | None = None)
     checked, force = check_post_id(post_id), check_flag("force", force)
     if proposal_id is not None and (not isinstance(proposal_id, str) or not proposal_id):
         raise PayloadError(f"proposal_id must be a message id string (as `atr seo review "
-                           f"--json` shows it) or absent, got {proposal_id!r}")
+                           f"--json` shows it) or absent, got {quote_value(proposal_id, 60)}")
     settings = current().settings
     client = current().redis
     with _post_lock(client, checked), \

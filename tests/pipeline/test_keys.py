@@ -75,6 +75,6 @@ def test_every_public_key_function_is_covered() -> None:
     covered = {"heartbeat", "heartbeat_pattern", "scheduler_heartbeat", "schedule_claim",
                "write_errors", "health_over", "health_doclog", "ping_reply", "llm_budget",
                "llm_calls", "llm_exhausted", "images_lock", "images_media", "seo_post_lock",
-               "seo_tag_lock", "seo_proposal", "seo_written", "wake", "pause", "pause_probe", "index_sent",
-               "google_quota", "ads_proposal", "ads_written"}
+               "seo_tag_lock", "seo_proposal", "seo_written", "wake", "pause", "pause_probe",
+               "index_sent", "google_quota", "ads_proposal", "ads_written"}
     assert builders == covered
