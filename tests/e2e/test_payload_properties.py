@@ -9,7 +9,9 @@ producer path (``actor.send_with_options``, and for every
 path (``HSET dramatiq:<q>.msgs`` + ``RPUSH dramatiq:<q>``, docs/messages.md
 §5.1), to both worker groups run by the real dramatiq CLI. Then:
 
-- every message has a final doclog line, and the worker groups are alive
+- every message has a final doclog line (a raw body whose ``kwargs`` is not
+  an object has the envelope guard's ``moved_aside``, §13), and the worker
+  groups are alive
   and stop cleanly (no crash, no unhandled exception, no logging error);
 - a payload the test's own model of the contract calls invalid is
   ``rejected`` on attempt 1 with a ``PayloadError`` (never retried, never
@@ -17,7 +19,13 @@ path (``HSET dramatiq:<q>.msgs`` + ``RPUSH dramatiq:<q>``, docs/messages.md
 - no message is ever ``failed`` (every refusal here is permanent);
 - the ``started`` line holds the payload exactly as sent (same JSON, same
   types): nothing was coerced on the way;
-- the WordPress stand-in was asked only about post ids of valid payloads.
+- the WordPress stand-in was asked only about post ids of valid payloads, the
+  IndexNow fake only for the URLs of valid ``index_submit`` payloads (and the
+  posts a valid ``index_sweep`` found), and the later actors wrote no domain
+  doclog line (``ga4.no_input``, ``index.swept``, ``ads.no_snapshot``) for an
+  invalid payload. No GA4 property is configured, so ``ga4_score`` never pulls
+  from the Data API and its drop folder stays empty: every ``files`` list is
+  refused (a name that is no file there, a path, ``..``, an empty list).
 
 Generation is derandomized (the same payloads on every run) and the
 examples are generated first and sent in one batch per actor, so one
@@ -433,7 +441,8 @@ def test_generated_payloads_never_crash_retry_coerce_or_call_out(
                  if (m := re.search(r"/posts/(\d+)", path))}
     assert ids_asked <= valid_post_ids, sorted(ids_asked - valid_post_ids)[:5]
     if case.actor == "index_sweep":
-        # The sweep lists posts (no id in the path), one listing per valid payload.
+        # The sweep lists posts (no id in the path); its index.swept lines are of
+        # valid payloads only (checked above).
         assert not ids_asked
         if not any(is_valid(case, p) for p in sent.values()):
             assert asked == []
