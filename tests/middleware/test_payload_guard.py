@@ -10,6 +10,7 @@ the message in the dead-letter set without a retry, no request to WordPress.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,9 +71,16 @@ def assert_rejected_once(client: redis.Redis, root: Path, queue: str, stream: st
     lifecycle = [ln["event"] for ln in read_stream(root, stream)
                  if ln["message_id"] == message_id and "." not in ln["event"]]
     assert lifecycle == ["started", "rejected"]
-    stored = [json.loads(client.hget(f"dramatiq:{queue}.XQ.msgs", i) or "{}")
-              for i in dead_letters(client, queue)]
-    (dead,) = [m for m in stored if m["message_id"] == message_id]
+    # The nack that files it as a dead letter follows the doclog line.
+    deadline = time.monotonic() + 10
+    while True:
+        stored = [json.loads(client.hget(f"dramatiq:{queue}.XQ.msgs", i) or "{}")
+                  for i in dead_letters(client, queue)]
+        found = [m for m in stored if m.get("message_id") == message_id]
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    (dead,) = found
     assert "retries" not in dead["options"]  # Retries never saw it
     assert client.hlen(f"dramatiq:{queue}.DQ.msgs") == 0  # no retry waiting
     return line
@@ -80,9 +88,6 @@ def assert_rejected_once(client: redis.Redis, root: Path, queue: str, stream: st
 
 BAD = [
     # (actor, queue, kwargs, args, what the error says)
-    ("seo_automation", "seo", [101], (), "kwargs must be a JSON object"),
-    ("seo_automation", "seo", "post_id=101", (), "kwargs must be a JSON object"),
-    ("seo_automation", "seo", None, (), "kwargs must be a JSON object"),
     ("seo_automation", "seo", {"self": 1, "post_id": 101}, (),
      "unexpected keyword argument 'self'"),
     ("seo_automation", "seo", {"post_id": 101, "forse": True}, (),
@@ -105,6 +110,25 @@ BAD = [
      "tags must be a list of strings or null"),
     ("ping_seo", "seo", {"sleep_ms": "5"}, (), "sleep_ms must be an integer, got '5'"),
 ]
+
+
+@pytest.mark.parametrize("kwargs", [[101], "post_id=101", None])
+def test_kwargs_that_is_not_an_object_is_moved_aside_before_any_actor(
+        kwargs: Any, worker1: RedisBroker, redis_client: redis.Redis, tmp_path: Path,
+        wordpress: WordPressStandIn) -> None:
+    # The consumer's envelope guard refuses it (docs/messages.md §13): it never reaches the
+    # actor, so it has an ``envelope`` line, not a ``rejected`` one, and WordPress is not asked.
+    root = tmp_path / "logs"
+    message_id = raw_send(redis_client, "seo", "seo_automation", kwargs)
+    raw_send(redis_client, "seo", "ping_seo", {"token": "canary-seo"})
+    lines = wait_lines(root, "envelope", lambda ls: any(ln["message_id"] == message_id
+                                                        for ln in ls), timeout=30)
+    (line,) = [ln for ln in lines if ln["message_id"] == message_id]
+    assert line["event"] == "moved_aside" and "kwargs must be a JSON object" in line["error"]
+    assert wait_replies(redis_client, ["canary-seo"], timeout=10)
+    assert [ln for ln in read_stream(root, "seo_automation")
+            if ln["message_id"] == message_id] == []
+    assert wordpress.requests == []
 
 
 @pytest.mark.parametrize(("actor", "queue", "kwargs", "args", "says"), BAD)
@@ -172,9 +196,11 @@ def test_invalid_seo_suggest_payloads_never_reach_the_llm(
         worker = dramatiq.Worker(broker, queues={"seo"}, worker_threads=2, worker_timeout=100)
         worker.start()
         try:
-            ids = [raw_send(redis_client, "seo", "seo_suggest", kwargs) for kwargs in bad]
+            # Raw, a list as kwargs is moved aside by the envelope guard (tested above).
+            ids = [raw_send(redis_client, "seo", "seo_suggest", kwargs) for kwargs in bad
+                   if isinstance(kwargs, dict)]
             ids += [broker.get_actor("seo_suggest").send_with_options(kwargs=kwargs).message_id
-                    for kwargs in bad]
+                    for kwargs in bad if isinstance(kwargs, dict)]
             good = raw_send(redis_client, "seo", "seo_suggest",
                             {"title": "강남역 파스타 맛집 추천",
                              "content": "<p>강남역 근처 파스타 맛집 세 곳을 소개합니다.</p>"})

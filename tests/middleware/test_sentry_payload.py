@@ -28,7 +28,7 @@ def test_a_refused_payload_is_one_warning_event_with_the_payload_as_sent(
         worker = dramatiq.Worker(broker, queues={"high"}, worker_threads=1, worker_timeout=100)
         worker.start()
         try:
-            refused = raw_send(redis_client, "high", "ping_high", ["not", "an", "object"])
+            refused = raw_send(redis_client, "high", "ping_high", {"self": 1, "token": "t"})
             typed = raw_send(redis_client, "high", "ping_high", {"sleep_ms": "5"})
             wait_lines(logs, canary.DOCLOG_STREAM, lambda ls: {
                 ln["message_id"] for ln in ls if ln["event"] == "rejected"} >= {refused, typed})
@@ -42,7 +42,7 @@ def test_a_refused_payload_is_one_warning_event_with_the_payload_as_sent(
     for event in events.values():
         assert event["tags"]["kind"] == "rejected" and event["level"] == "warning"
         assert event["fingerprint"] == ["atr", "ping_high", "pipeline.errors.PayloadError"]
-    assert events[refused]["contexts"]["message"]["kwargs"] == ["not", "an", "object"]
+    assert events[refused]["contexts"]["message"]["kwargs"] == {"self": 1, "token": "t"}
     assert events[typed]["exception"]["values"][-1]["value"] == \
         "sleep_ms must be an integer, got '5'"
 
