@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -27,12 +26,12 @@ from pipeline.errors import (
     ConfigError,
     Deferred,
     OutageError,
-    PayloadError,
     PeerMisconfigured,
     PermanentError,
 )
+from pipeline.payload import check_call
 
-__all__ = ["ACTOR_DEFAULTS", "atr_actor", "check_fit", "declare_module", "job"]
+__all__ = ["ACTOR_DEFAULTS", "atr_actor", "declare_module", "job"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -109,19 +108,6 @@ def atr_actor(*, queue: str, broker: Broker, name: str | None = None,
     return decorator
 
 
-def check_fit(signature: inspect.Signature, actor_name: str, *args: Any, **kwargs: Any) -> None:
-    """Raise PayloadError, naming the parameters, when the arguments do not fit ``signature``.
-
-    The same check guards a producer's ``send`` and a worker's call.
-    """
-    try:
-        signature.bind(*args, **kwargs)
-    except TypeError as exc:
-        expected = ", ".join(signature.parameters) or "no arguments"
-        raise PayloadError(f"payload does not fit {actor_name}: {exc}; "
-                           f"it takes: {expected}") from None
-
-
 def _checked(fn: Callable[..., Any], actor_name: str,
              uses: tuple[str, ...] = ()) -> Callable[..., Any]:
     """``fn`` raising PayloadError (dead-letter at once) for arguments it cannot take,
@@ -130,13 +116,14 @@ def _checked(fn: Callable[..., Any], actor_name: str,
     and a peer's misconfiguration (which pauses it; see :mod:`actors.peers`).
 
     A producer that misspells a keyword would otherwise get a TypeError, which
-    Dramatiq retries like any failure although no retry can help.
+    Dramatiq retries like any failure although no retry can help. The check is
+    :func:`pipeline.payload.check_call` (keys and types, no coercion).
     """
-    signature = inspect.signature(fn)
-
     @functools.wraps(fn)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        check_fit(signature, actor_name, *args, **kwargs)
+        # In a worker, middleware.payload.PayloadGuard made the same check
+        # already; this one covers a direct call of the actor.
+        check_call(fn, actor_name, args, kwargs)
         try:
             peers.check_pauses(uses, actor_name)
             return fn(*args, **kwargs)

@@ -27,6 +27,7 @@ from actors.base import atr_actor
 from middleware import outcome
 from pipeline import keys
 from pipeline.errors import PayloadError, TransientError
+from pipeline.text import quote_value
 
 __all__ = [
     "DOCLOG_STREAM",
@@ -87,15 +88,15 @@ def _answer(group: str | None, token: str, sleep_ms: int, fail_attempts: int) ->
     """Answer a canary: push who handled it to ``atr:ping:<token>``."""
     if not isinstance(token, str) or (token and not _TOKEN_RE.fullmatch(token)):
         raise PayloadError(f"token must be 1-64 characters of A-Z a-z 0-9 _ . : -, "
-                           f"got {token!r}")
+                           f"got {quote_value(token, 80)}")
     if isinstance(sleep_ms, bool) or not isinstance(sleep_ms, int) \
             or not 0 <= sleep_ms <= _MAX_SLEEP_MS:
         raise PayloadError(f"sleep_ms must be a whole number from 0 to {_MAX_SLEEP_MS}, "
-                           f"got {sleep_ms!r}")
+                           f"got {quote_value(sleep_ms, 80)}")
     if isinstance(fail_attempts, bool) or not isinstance(fail_attempts, int) \
             or not 0 <= fail_attempts <= _MAX_FAIL_ATTEMPTS:
         raise PayloadError(f"fail_attempts must be a whole number from 0 to "
-                           f"{_MAX_FAIL_ATTEMPTS}, got {fail_attempts!r}")
+                           f"{_MAX_FAIL_ATTEMPTS}, got {quote_value(fail_attempts, 80)}")
     message = CurrentMessage.get_current_message()
     attempt = outcome.attempt(message) if message else 1
     if attempt <= fail_attempts:

@@ -18,6 +18,7 @@ from pipeline import doclog, names
 from pipeline.errors import PayloadError
 from pipeline.names import QUEUE_DOCLOG
 from pipeline.rotate import rotate
+from pipeline.text import quote_value
 
 __all__ = ["ROTATE_OPTIONS", "doclog_rotate", "rotate_here"]
 
@@ -40,7 +41,7 @@ def doclog_rotate(dry_run: bool = False) -> None:
 def rotate_here(dry_run: bool) -> None:
     """Rotate the doclog under this process's ATR_DOCLOG_ROOT and report it."""
     if not isinstance(dry_run, bool):
-        raise PayloadError(f"dry_run must be true or false, got {dry_run!r}")
+        raise PayloadError(f"dry_run must be true or false, got {quote_value(dry_run, 80)}")
     settings = current().settings
     today = datetime.now(settings.zone).date()
     report = rotate(settings.doclog_root, today, settings.doclog_rotate_days, dry_run=dry_run,

@@ -21,6 +21,7 @@ from typing import Any, Final, cast
 import redis
 
 from actors.base import job
+from actors.index import request_indexing
 from actors.shared import check_flag, check_post_id, redis_lock
 from middleware.runtime import current
 from pipeline import keys, names
@@ -100,6 +101,12 @@ def fi_pipeline(post_id: int, force: bool = False) -> None:
                                         memo=_RedisMemo(client))
     logger.info("fi_pipeline: post %r: %s (media %r).", checked, outcome.action,
                 outcome.media_id)
+    if outcome.action in ("uploaded", "reused"):
+        # A new featured image changes the page search engines show: ask for a recrawl.
+        with Bridge(config) as bridge:
+            link = get_post(bridge, checked).link
+        if link:
+            request_indexing([link])
 
 
 class _RedisMemo:

@@ -31,6 +31,7 @@ from pipeline.llm.config import build_chain
 from pipeline.llm.request import SeoRequest
 from pipeline.names import QUEUE_SEO
 from pipeline.settings import Settings
+from pipeline.text import quote_value
 
 __all__ = ["LLM_OPTIONS", "llm_chain", "seo_suggest"]
 
@@ -78,7 +79,7 @@ def seo_suggest(title: str, content: str, tags: list[str] | None = None,
         raise PayloadError(f"seo_suggest payload: {exc}") from None
     if ref is not None and (not isinstance(ref, str) or len(ref) > _REF_MAX):
         raise PayloadError(f"seo_suggest payload: ref must be a string of at most {_REF_MAX} "
-                           f"characters, got {ref!r:.60}")
+                           f"characters, got {quote_value(ref, 60)}")
     message = CurrentMessage.get_current_message()
     suggestion = llm_chain().suggest(request, key=message.message_id if message else None)
     logger.info("seo_suggest %s: answered by %s (%s)%s.", ref or "-", suggestion.provider,

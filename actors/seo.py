@@ -33,6 +33,7 @@ import redis
 from dramatiq.middleware import CurrentMessage
 
 from actors.base import job
+from actors.index import request_indexing
 from actors.llm import LLM_OPTIONS, llm_chain
 from actors.shared import check_flag, check_post_id, redis_lock
 from middleware.runtime import current
@@ -42,6 +43,8 @@ from pipeline.names import QUEUE_SEO
 from pipeline.seo.automation import SKIP_POST_CHANGED, Applied, apply_proposal, automate_seo
 from pipeline.seo.quality import QualityGuide
 from pipeline.seo.store import SeoStore
+from pipeline.settings import Settings
+from pipeline.text import quote_value
 from pipeline.wordpress import Bridge, BridgeConfig, TagLock, get_post
 from pipeline.wordpress.eligibility import skip_reason
 
@@ -79,6 +82,7 @@ def seo_automation(post_id: int, force: bool = False) -> None:
                 "reused the" if outcome.reused else "made a", outcome.proposal.provider)
     if outcome.applied is not None:
         _log_applied(checked, outcome.applied)
+        _index_if_changed(settings, checked, outcome.applied)
 
 
 @job(queue=QUEUE_SEO, name=names.ACTOR_SEO_APPLY, uses=("wordpress",), max_retries=5)
@@ -96,7 +100,7 @@ def seo_apply(post_id: int, force: bool = False, proposal_id: str | None = None)
     checked, force = check_post_id(post_id), check_flag("force", force)
     if proposal_id is not None and (not isinstance(proposal_id, str) or not proposal_id):
         raise PayloadError(f"proposal_id must be a message id string (as `atr seo review "
-                           f"--json` shows it) or absent, got {proposal_id!r}")
+                           f"--json` shows it) or absent, got {quote_value(proposal_id, 60)}")
     settings = current().settings
     client = current().redis
     with _post_lock(client, checked), \
@@ -108,6 +112,7 @@ def seo_apply(post_id: int, force: bool = False, proposal_id: str | None = None)
                                  force=force, proposal_id=proposal_id)
     if outcome.applied is not None:
         _log_applied(checked, outcome.applied)
+        _index_if_changed(settings, checked, outcome.applied)
     elif outcome.skipped == SKIP_POST_CHANGED:
         message = dramatiq.get_broker().get_actor(names.ACTOR_SEO_AUTOMATION).send(post_id=checked)
         doclog.emit(doclog.EVENT_SEO_STALE, post_id=checked, proposal_id=outcome.proposal_id,
@@ -128,6 +133,19 @@ def _skipped(bridge: Bridge, post_id: int) -> bool:
     doclog.emit(doclog.EVENT_POST_SKIPPED, post_id=post_id, status=post.status, reason=reason)
     logger.info("seo: post %r skipped: %s.", post_id, reason)
     return True
+def _index_if_changed(settings: Settings, post_id: int, done: Applied) -> None:
+    """Ask for the post's URL to be submitted to the search engines when the write changed it.
+
+    A write that changed nothing (a redelivery, a rerun) asks for nothing. If
+    this enqueue is lost (Redis gone right after the write), the hourly
+    ``index_sweep`` still finds the post: WordPress moved its ``modified``.
+    """
+    if not (done.written or done.tags_added):
+        return
+    with Bridge(BridgeConfig.from_settings(settings)) as bridge:
+        link = get_post(bridge, post_id).link
+    if link:
+        request_indexing([link])
 
 
 def _tag_lock(client: redis.Redis) -> TagLock:

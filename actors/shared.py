@@ -18,9 +18,13 @@ from typing import Any, Final
 import redis
 
 from pipeline.errors import Deferred, PayloadError
+from pipeline.text import quote_value
 
-__all__ = ["check_flag", "check_post_id", "redis_lock"]
+__all__ = ["POST_ID_MAX", "check_flag", "check_post_id", "redis_lock"]
 
+#: Largest post id: WordPress stores ids as BIGINT UNSIGNED, but PHP's int
+#: (what WordPress reads them into) is signed 64-bit.
+POST_ID_MAX: Final = 2**63 - 1
 _UNLOCK: Final = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
                   "return redis.call('del', KEYS[1]) else return 0 end")
 #: How often a waiting caller asks for the lock again, in seconds.
@@ -28,17 +32,19 @@ _POLL_S: Final = 0.05
 
 
 def check_post_id(post_id: Any) -> int:
-    """``post_id`` as a positive int; PayloadError (rejected at once) otherwise."""
+    """``post_id`` as an int from 1 to :data:`POST_ID_MAX`; PayloadError otherwise."""
     # bool is an int subclass: True must not become post 1.
-    if isinstance(post_id, bool) or not isinstance(post_id, int) or post_id <= 0:
-        raise PayloadError(f"post_id must be a positive integer, got {post_id!r}")
+    if isinstance(post_id, bool) or not isinstance(post_id, int) \
+            or not 1 <= post_id <= POST_ID_MAX:
+        raise PayloadError(f"post_id must be an integer from 1 to {POST_ID_MAX}, "
+                           f"got {quote_value(post_id, 60)}")
     return post_id
 
 
 def check_flag(name: str, value: Any) -> bool:
     """A JSON boolean payload flag; PayloadError otherwise."""
     if not isinstance(value, bool):
-        raise PayloadError(f"{name} must be true or false, got {value!r}")
+        raise PayloadError(f"{name} must be true or false, got {quote_value(value, 60)}")
     return value
 
 

@@ -22,6 +22,7 @@ from middleware.doclog import Doclog
 from middleware.heartbeat import Heartbeat
 from middleware.imagemagick import ImageMagickPolicy
 from middleware.metrics import metrics_middleware
+from middleware.payload import PayloadGuard
 from middleware.permanent import PermanentFailures
 from middleware.redis_outage import RedisOutage
 from middleware.runtime import BindRuntime, Runtime
@@ -64,6 +65,10 @@ def build_broker(settings: Settings, group: WorkerGroup | None = None) -> RedisB
         # Retries' decision (message.failed) and skips attempts that will retry.
         Sentry(settings.sentry_dsn, group=group.name if group else None,
                environment=settings.env, secrets=settings.secrets()),
+        # Before anything acts on the message: a payload that can never fit its
+        # actor (kwargs not an object, a key named self, a wrong type) is
+        # dead-lettered at once, without a retry, and Doclog writes `rejected`.
+        PayloadGuard(),
         AgeLimit(),
         TimeLimit(),
         ShutdownNotifications(),

@@ -16,8 +16,8 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.errors import ActorNotFound
 
-from actors.base import check_fit
 from pipeline.errors import UnknownActorError
+from pipeline.payload import check_call
 
 __all__ = ["check_payload", "find_actor", "send"]
 
@@ -36,8 +36,12 @@ def find_actor(broker: RedisBroker, name: str) -> dramatiq.Actor[Any, Any]:
 
 
 def check_payload(actor: dramatiq.Actor[Any, Any], kwargs: Mapping[str, Any]) -> None:
-    """Raise PayloadError when ``kwargs`` cannot be bound to the actor's parameters."""
-    check_fit(inspect.signature(actor.fn), actor.actor_name, **kwargs)
+    """Raise PayloadError when ``kwargs`` cannot be bound to the actor's parameters.
+
+    Keys only: values (types, ranges) are checked on the worker
+    (``middleware.payload``, then the actor), as for any other producer.
+    """
+    check_call(inspect.unwrap(actor.fn), actor.actor_name, (), kwargs, types=False)
 
 
 def send(broker: RedisBroker, actor_name: str, kwargs: Mapping[str, Any], *,

@@ -37,6 +37,7 @@ from dramatiq.middleware import Middleware
 
 from middleware.deferral import DEFERRALS_OPTION, RequeueAfter
 from middleware.outcome import FINAL_FAILURES, Outcome, attempt, outcome
+from middleware.payload import rejection_of
 from pipeline import doclog, keys
 from pipeline.doclog import DoclogWriter, MessageScope
 
@@ -108,6 +109,12 @@ class Doclog(Middleware):
 
     def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         try:
+            rejected = rejection_of(message)
+            if rejected is not None:
+                # PayloadGuard: a payload that can never fit, dead-lettered at once.
+                self._finish(broker, message, Outcome.REJECTED,
+                             error=doclog.error_text(rejected))
+                return
             self._finish(broker, message, Outcome.SKIPPED, dead_letter=bool(message.failed))
         except Exception:
             logger.exception("Doclog could not record that message %r was skipped.",
@@ -181,4 +188,8 @@ class Doclog(Middleware):
 
 
 def _payload(message: MessageProxy) -> dict[str, Any]:
-    return {"args": list(message.args), "kwargs": dict(message.kwargs)}
+    # As sent, whatever its shape: a kwargs that is not an object is what the
+    # rejected line must show.
+    args, kwargs = message.args, message.kwargs
+    return {"args": list(args) if isinstance(args, tuple) else args,
+            "kwargs": dict(kwargs) if isinstance(kwargs, dict) else kwargs}

@@ -52,6 +52,7 @@ from dramatiq.middleware import Middleware
 from dramatiq.worker import Worker
 
 from middleware.outcome import Outcome, outcome
+from middleware.payload import rejection_of
 from pipeline.groups import WorkerGroup
 from pipeline.settings import Settings, variable_name
 
@@ -262,8 +263,9 @@ class Metrics(Middleware):
         self._finish(message, exception)
 
     def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
-        # A skipped message (AgeLimit, PermanentFailures) was handled all the same.
-        self._finish(message, None)
+        # A skipped message (AgeLimit, PermanentFailures) was handled all the same;
+        # a payload PayloadGuard refused counts as an error, as a rejection does.
+        self._finish(message, rejection_of(message))
 
     def _finish(self, message: MessageProxy, exception: BaseException | None) -> None:
         if self._metrics is None:

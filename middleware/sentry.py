@@ -4,14 +4,15 @@ Enabled when ``SENTRY_DSN`` is set; without it no hook touches ``sentry_sdk``
 (it is never initialised). One event per message whose failure is final:
 
 - ``dead``: retries exhausted, or failed by a middleware before the actor ran;
-- ``rejected``: a :class:`PermanentError` (bad payload), dead-lettered at once.
+- ``rejected``: a :class:`PermanentError` (bad payload), dead-lettered at once,
+  also when :class:`middleware.payload.PayloadGuard` refused it before the actor.
 
 No event for an attempt that Retries will retry (nor, so, for a message that
-later succeeds), nor for a skipped message. A skip is a middleware's policy
-decision, not an error: a deferral re-enqueues the message, and even a skip
-that dead-letters (``AgeLimit`` expiry) has no exception to group and is
-already visible as a doclog ``skipped`` line with ``dead_letter: true``, in
-the dead-letter count and in ``atr health``.
+later succeeds), nor for a skipped message other than a refused payload. A
+skip is a middleware's policy decision, not an error: a deferral re-enqueues
+the message, and even a skip that dead-letters (``AgeLimit`` expiry) has no
+exception to group and is already visible as a doclog ``skipped`` line with
+``dead_letter: true``, in the dead-letter count and in ``atr health``.
 
 The decision is the one :class:`middleware.doclog.Doclog` makes, from
 ``message.failed`` after Retries has run: this middleware must therefore come
@@ -44,6 +45,7 @@ from sentry_sdk.integrations.dramatiq import DramatiqIntegration
 from sentry_sdk.integrations.logging import LoggingIntegration
 
 from middleware.outcome import FINAL_FAILURES, Outcome, attempt, outcome
+from middleware.payload import rejection_of
 from pipeline.redact import Redactor
 
 if TYPE_CHECKING:
@@ -134,9 +136,18 @@ class Sentry(Middleware):
                              "unaffected.", message.message_id)
 
     def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
-        # No event for a skip, dead-lettered or not (see the module docstring).
+        # No event for a skip, dead-lettered or not (see the module docstring),
+        # except a payload PayloadGuard rejected: a rejection like any other.
         with self._lock:
-            self._attempts.pop(message.message_id, None)
+            tried = self._attempts.pop(message.message_id, None)
+        rejected = rejection_of(message)
+        if rejected is None or not self.enabled:
+            return
+        try:
+            self._capture(message, rejected, Outcome.REJECTED, tried)
+        except Exception:
+            logger.exception("Could not report message %r to Sentry; its outcome is "
+                             "unaffected.", message.message_id)
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         if not self.enabled:
@@ -176,14 +187,15 @@ class Sentry(Middleware):
                  tried: int | None) -> None:
         kind = KIND_REJECTED if ended is Outcome.REJECTED else KIND_DEAD
         queue = q_name(message.queue_name)
-        kwargs = dict(message.kwargs)
+        # As sent: a rejected payload's kwargs may not even be an object.
+        kwargs = message.kwargs
         with sentry_sdk.new_scope() as scope:
             scope.set_tag("group", self.group or "producer")
             scope.set_tag("queue", queue)
             scope.set_tag("actor", message.actor_name)
             scope.set_tag("message_id", message.message_id)
             scope.set_tag("kind", kind)
-            post_id = kwargs.get("post_id")
+            post_id = kwargs.get("post_id") if isinstance(kwargs, dict) else None
             if post_id is not None:
                 scope.set_tag("post_id", str(post_id))
             scope.set_context("message", {

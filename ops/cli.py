@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("send", help="enqueue a message for an actor, by name")
     p.add_argument("actor", help="actor name, e.g. ping_seo")
     p.add_argument("payload", nargs="?", default="{}",
-                   help="keyword arguments as a JSON object, e.g. '{\"token\": \"t1\"}'")
+                   help="keyword arguments as a JSON object, e.g. '{\"token\": \"t1\"}', "
+                        "or - to read it from standard input")
     p.add_argument("--delay-ms", type=int, default=None, help="deliver after this many ms")
     p.set_defaults(handler=_cmd_send)
 
@@ -149,10 +150,12 @@ def check_redis(settings: Settings) -> None:
 
 
 _MAX_DELAY_MS: Final = 7 * 24 * 3600 * 1000  # the broker keeps dead letters 7 days
+#: Largest payload ``atr send ACTOR -`` reads from standard input, in characters.
+_MAX_STDIN_PAYLOAD: Final = 1024 * 1024
 
 
 def _cmd_send(args: argparse.Namespace) -> int:
-    kwargs = _parse_payload(args.payload)
+    kwargs = _parse_payload(_read_stdin_payload() if args.payload == "-" else args.payload)
     if args.delay_ms is not None and not 0 <= args.delay_ms <= _MAX_DELAY_MS:
         raise AtrError(f"--delay-ms must be from 0 to {_MAX_DELAY_MS} (7 days), "
                        f"got {args.delay_ms}")
@@ -166,6 +169,18 @@ def _cmd_send(args: argparse.Namespace) -> int:
     print(f"enqueued {message.actor_name} on queue {message.queue_name}: "
           f"message_id={message.message_id}")
     return Exit.OK
+
+
+def _read_stdin_payload() -> str:
+    # A payload with quotes or Korean text is easier to pipe than to quote for a shell.
+    text = sys.stdin.read(_MAX_STDIN_PAYLOAD + 1)
+    if len(text) > _MAX_STDIN_PAYLOAD:
+        raise AtrError(f"the payload on standard input is longer than {_MAX_STDIN_PAYLOAD} "
+                       "characters")
+    if not text.strip():
+        raise AtrError("no payload on standard input (give - only when piping a JSON object, "
+                       """e.g. echo '{"post_id": 123}' | atr send seo_automation -)""")
+    return text
 
 
 def _parse_payload(text: str) -> dict[str, Any]:

@@ -45,7 +45,8 @@ class Exit(IntEnum):
 #: in ``atr --help`` order after the core commands of :mod:`ops.cli`.
 COMMAND_MODULES: Final = ("ops.doclog_cli", "ops.health", "ops.dashboard_cli",
                           "ops.imagemagick_cli", "ops.llm_cli", "ops.seo_cli", "ops.dead_cli",
-                          "ops.pause_cli", "ops.ga4_cli", "ops.quarantine_cli")
+                          "ops.pause_cli", "ops.ga4_cli", "ops.quarantine_cli",
+                          "ops.index_cli", "ops.ads_cli")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

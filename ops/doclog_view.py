@@ -32,6 +32,7 @@ from pipeline.doclog import (
     FIXED_KEYS,
     Record,
 )
+from pipeline.text import escape_unsafe
 
 __all__ = ["format_record", "wants_colour"]
 
@@ -121,7 +122,8 @@ def _duration(value: Any) -> str:
 
 
 def _text(value: Any) -> str:
-    return "-" if value is None else str(value)
+    # Escaped: a producer's actor name or message id could carry a terminal escape.
+    return "-" if value is None else escape_unsafe(" ".join(str(value).split()))
 
 
 def _value(value: Any) -> str:
@@ -131,5 +133,8 @@ def _value(value: Any) -> str:
 
 
 def _short(text: str, limit: int) -> str:
-    text = " ".join(text.split())
+    # Whitespace runs become one space; what is left of control, bidi and other
+    # format characters (NUL, ESC, U+202E) is shown as escapes, never sent raw
+    # to the operator's terminal.
+    text = escape_unsafe(" ".join(text.split()))
     return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -35,6 +35,7 @@ from typing import Final, Protocol
 from pipeline import doclog
 from pipeline.errors import RenderError
 from pipeline.settings import Settings
+from pipeline.text import post_title
 from pipeline.thumbnails import ThumbSpec, render_thumbnail, write_atomic
 from pipeline.wordpress import (
     Bridge,
@@ -164,8 +165,9 @@ def attach_featured_image(bridge: Bridge, post_id: int, spec: ThumbSpec, *, forc
         data = render_thumbnail(post.title, spec)
         doclog.emit(doclog.EVENT_THUMBNAIL_RENDERED, post_id=post_id, format=spec.fmt,
                     width=spec.width, height=spec.height, bytes=len(data))
-        media = upload_media(bridge, data, f"{slug}.{ext}", mime, alt_text=post.title,
-                             post=post_id, title=post.title, slug=slug,
+        title = post_title(post.title)
+        media = upload_media(bridge, data, f"{slug}.{ext}", mime, alt_text=title,
+                             post=post_id, title=title, slug=slug,
                              description=_description(slug))
         if memo is not None:
             memo.put(slug, media.id)

@@ -127,7 +127,7 @@ GROUPS: Final[Mapping[str, WorkerGroup]] = {
         processes=2,
         threads=3,
         shutdown_timeout_s=60,
-        actor_modules=("actors.doclog", "actors.ga4"),
+        actor_modules=("actors.ads", "actors.doclog", "actors.ga4", "actors.index"),
         metrics_port=9192,
     ),
 }

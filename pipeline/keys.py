@@ -30,6 +30,12 @@ key                                    what                               owner 
 ``atr:consumers``                      broker id -> host, boot, pid       ``brokers.consumer``
 ``atr:quarantine`` (+ ``:records``,    moved-aside bodies, why, count     ``pipeline.quarantine``
 ``:bodies``, ``:total``)
+``atr:index:sent:<ep>:<day>:<sha1>``   a URL's claim at an endpoint today ``pipeline.index.ledger``
+``atr:index:sweep:since``              index_sweep's watermark (local)    ``actors.index``
+``atr:index:google:quota:<pt day>``    Google publishes this Pacific day  ``pipeline.index.google``
+``atr:ads:proposal:<post_id>``         the latest ad-mode proposal (JSON) ``pipeline.ads.store``
+``atr:ads:proposals``                  post id -> time proposed (zset)    ``pipeline.ads.store``
+``atr:ads:written:<post_id>``          the ad mode our last write left    ``pipeline.ads.store``
 ``atr:pause:<peer>``                   a peer's jobs are paused (hash)    ``actors.peers``
 ``atr:pause:<peer>:probe``             one probe of the peer a minute     ``actors.peers``
 =====================================  =================================  ==========================
@@ -45,11 +51,13 @@ from datetime import datetime
 from typing import Final
 
 __all__ = [
+    "ADS_PROPOSALS",
     "CONSUMERS",
     "DRAMATIQ_HEARTBEATS",
     "DRAMATIQ_NAMESPACE",
     "GA4_DROP_LOCK",
     "HEARTBEAT_PREFIX",
+    "INDEX_SWEEP_SINCE",
     "PREFIX",
     "QUARANTINE",
     "QUARANTINE_BODIES",
@@ -57,15 +65,19 @@ __all__ = [
     "QUARANTINE_TOTAL",
     "SCHEDULER_PATTERN",
     "SEO_PROPOSALS",
+    "ads_proposal",
+    "ads_written",
     "dramatiq_acks",
     "dramatiq_messages",
     "dramatiq_queue",
+    "google_quota",
     "health_doclog",
     "health_over",
     "heartbeat",
     "heartbeat_pattern",
     "images_lock",
     "images_media",
+    "index_sent",
     "llm_budget",
     "llm_calls",
     "llm_exhausted",
@@ -186,6 +198,34 @@ def seo_written(post_id: int) -> str:
     return f"{PREFIX}seo:written:{post_id}"
 
 
+# --- index submission -----------------------------------------------------------
+#: index_sweep's watermark: the newest site-local ``modified`` it has seen.
+INDEX_SWEEP_SINCE: Final = f"{PREFIX}index:sweep:since"
+
+
+def index_sent(endpoint: str, day: str, url_digest: str) -> str:
+    """The claim of one URL (its SHA-1) at ``endpoint`` on ``day`` (YYYY-MM-DD, ATR_TZ)."""
+    return f"{PREFIX}index:sent:{endpoint}:{day}:{url_digest}"
+
+
+def google_quota(pacific_day: str) -> str:
+    """The Google Indexing API publish requests counted on one Pacific day."""
+    return f"{PREFIX}index:google:quota:{pacific_day}"
+
+
+# --- ads ------------------------------------------------------------------------
+#: Sorted set: post id -> time its ad mode was proposed.
+ADS_PROPOSALS: Final = f"{PREFIX}ads:proposals"
+
+
+def ads_proposal(post_id: int) -> str:
+    """The latest ad-mode proposal for a post (JSON)."""
+    return f"{PREFIX}ads:proposal:{post_id}"
+
+
+def ads_written(post_id: int) -> str:
+    """The ad mode our last write left on a post."""
+    return f"{PREFIX}ads:written:{post_id}"
 # --- pause flags ------------------------------------------------------------------
 def pause(peer: str) -> str:
     """The pause flag of ``peer``'s jobs (hash: reason, since, actor, probed, probe_error)."""

@@ -13,6 +13,9 @@ __all__ = [
     "ACTOR_DOCLOG_ROTATE_WORKER1",
     "ACTOR_FI_PIPELINE",
     "ACTOR_GA4_SCORE",
+    "ACTOR_INDEX_SUBMIT",
+    "ACTOR_INDEX_SWEEP",
+    "ACTOR_MONETIZE",
     "ACTOR_SEO_APPLY",
     "ACTOR_SEO_AUTOMATION",
     "ACTOR_SEO_SUGGEST",
@@ -71,4 +74,7 @@ ACTOR_SEO_AUTOMATION: Final = "seo_automation"
 ACTOR_SEO_APPLY: Final = "seo_apply"
 ACTOR_DOCLOG_ROTATE: Final = "doclog_rotate"
 ACTOR_DOCLOG_ROTATE_WORKER1: Final = "doclog_rotate_worker1"
+ACTOR_INDEX_SUBMIT: Final = "index_submit"
+ACTOR_INDEX_SWEEP: Final = "index_sweep"
+ACTOR_MONETIZE: Final = "monetize"
 ACTOR_GA4_SCORE: Final = "ga4_score"

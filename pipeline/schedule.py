@@ -39,6 +39,12 @@ def scheduled_jobs(settings: Settings) -> tuple[ScheduledJob, ...]:
         for actor in (names.ACTOR_DOCLOG_ROTATE, names.ACTOR_DOCLOG_ROTATE_WORKER1):
             jobs.append(ScheduledJob(actor, actor, settings.schedule_doclog_rotate,
                                      "ATR_SCHEDULE_DOCLOG_ROTATE"))
+    if settings.schedule_index_sweep:
+        jobs.append(ScheduledJob("index_sweep", "index_sweep", settings.schedule_index_sweep,
+                                 "ATR_SCHEDULE_INDEX_SWEEP"))
+    if settings.schedule_monetize:
+        jobs.append(ScheduledJob("monetize", "monetize", settings.schedule_monetize,
+                                 "ATR_SCHEDULE_MONETIZE"))
     if settings.schedule_ga4_score:
         # No payload: the job scores whatever analysts dropped into ATR_GA4_DROP_DIR.
         jobs.append(ScheduledJob(names.ACTOR_GA4_SCORE, names.ACTOR_GA4_SCORE,

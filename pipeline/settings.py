@@ -511,6 +511,74 @@ class Settings:
         default="262144",
         help="largest message a worker accepts, in bytes; a bigger one is moved aside "
              "unprocessed (atr quarantine list)")
+    # -- index submission (index_submit, queue index) and ads (monetize, queue ads) --
+    indexnow_key: str | None = setting(
+        "ATR_INDEXNOW_KEY", parse.indexnow_key,
+        help="IndexNow key (8-128 characters of a-z A-Z 0-9 -); the site must serve it as "
+             "https://<host>/<key>.txt (check with atr index check); empty = no IndexNow")
+    indexnow_key_location: str | None = setting(
+        "ATR_INDEXNOW_KEY_LOCATION", parse.http_url,
+        help="URL of the key file when it is not https://<host>/<key>.txt (sent as "
+             "keyLocation; must be on the same host)")
+    indexnow_endpoints: tuple[str, ...] | None = setting(
+        "ATR_INDEXNOW_ENDPOINTS", parse.http_urls,
+        default="https://searchadvisor.naver.com,https://api.indexnow.org",
+        help="IndexNow endpoints, comma-separated, each submitted to on its own (POST "
+             "<endpoint>/indexnow): Naver, then the shared endpoint that forwards to Bing "
+             "and the others")
+    indexnow_timeout_s: int = setting(
+        "ATR_INDEXNOW_TIMEOUT_S", parse.whole(1, 300, "seconds"), default="20",
+        help="seconds one IndexNow request may take before it counts as failed (retried)")
+    index_site: str | None = setting(
+        "ATR_INDEX_SITE", parse.http_url,
+        help="the public site whose key file atr index check reads, e.g. https://example.com "
+             "(empty = BRIDGE_BASE without /wp-json)")
+    schedule_index_sweep: str | None = setting(
+        "ATR_SCHEDULE_INDEX_SWEEP", parse.cron_or_off, default="20 * * * *",
+        help="when the scheduler enqueues index_sweep (submit posts published or modified "
+             "since the last sweep): a cron expression in ATR_TZ, or off")
+    google_indexing: str = setting(
+        "ATR_GOOGLE_INDEXING", parse.choice("off", "on"), default="off",
+        help="also notify the Google Indexing API: on or off. Google accepts it only for "
+             "pages with JobPosting or BroadcastEvent markup; leave off for articles")
+    google_indexing_credentials: Path | None = setting(
+        "ATR_GOOGLE_INDEXING_CREDENTIALS", parse.path,
+        help="service-account JSON key file for the Google Indexing API (the account must be "
+             "an owner of the site in Search Console); required when ATR_GOOGLE_INDEXING=on")
+    google_indexing_daily_quota: int = setting(
+        "ATR_GOOGLE_INDEXING_DAILY_QUOTA", parse.whole(1, 100_000, "requests"),
+        default="200",
+        help="Google Indexing API publish requests per day, shared by every host (the "
+             "project's quota; resets at midnight Pacific time)")
+    google_indexing_base_url: str = setting(
+        "ATR_GOOGLE_INDEXING_BASE_URL", parse.http_url,
+        default="https://indexing.googleapis.com",
+        help="Google Indexing API root")
+    ads_mode: str = setting(
+        "ATR_ADS_MODE", parse.choice("propose", "apply"), default="propose",
+        help="what monetize does: propose (store the ad modes for atr ads review; atr ads "
+             "approve writes them) or apply (write them at once)")
+    ads_meta_key: str = setting(
+        "ATR_ADS_META_KEY", parse.meta_key, default="atr_ad_mode",
+        help="post meta key holding a post's ad mode (on, reduced, off); registered for REST "
+             "by ops/wordpress/atr-seo-meta.php (define ATR_ADS_META_KEY there if you change "
+             "it)")
+    ads_policy: tuple[tuple[str, str], ...] = setting(
+        "ATR_ADS_POLICY", parse.ad_policy,
+        default="promote=on,keep=on,refresh=reduced,prune=off,insufficient-data=unchanged",
+        help="GA4 tier -> ad mode, for every tier: on, reduced, off or unchanged (leave the "
+             "post as it is); shown by atr ads policy")
+    ads_min_words: int = setting(
+        "ATR_ADS_MIN_WORDS", parse.whole(0, 100_000, "words"), default="200",
+        help="quality floor: a post with fewer words (spaced, as Korean is written) never "
+             "gets ads on; at most reduced")
+    ads_snapshot_max_age_days: int = setting(
+        "ATR_ADS_SNAPSHOT_MAX_AGE_DAYS", parse.whole(1, 365, "days"), default="8",
+        help="monetize changes nothing when the newest GA4 snapshot is older than this")
+    schedule_monetize: str | None = setting(
+        "ATR_SCHEDULE_MONETIZE", parse.cron_or_off, default="30 6 * * *",
+        help="when the scheduler enqueues monetize (in ATR_ADS_MODE): a cron expression in "
+             "ATR_TZ, or off")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str],
@@ -717,6 +785,9 @@ def _cross_checks(values: Mapping[str, Any]) -> Iterable[str]:
         if unknown:
             yield (f"ATR_{group.upper()}_WEIGHTS names queue(s) {', '.join(unknown)} that "
                    f"{group} does not consume; its queues: {', '.join(table.queue_names)}")
+    if values["google_indexing"] == "on" and not values["google_indexing_credentials"]:
+        yield ("ATR_GOOGLE_INDEXING_CREDENTIALS is required when ATR_GOOGLE_INDEXING=on: the "
+               "path of the service account's JSON key file")
 
 
 def _ga4_checks(values: Mapping[str, Any]) -> Iterable[str]:

@@ -6,18 +6,24 @@ the parser's return type is what mypy checks against the field's annotation.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Final
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
+    "ad_policy",
     "basic_credential",
     "choice",
     "choices",
     "cron_or_off",
     "host_port",
     "http_url",
+    "http_urls",
+    "indexnow_key",
+    "meta_key",
     "number",
     "path",
     "port_or_off",
@@ -207,3 +213,47 @@ def queue_weights(raw: str) -> tuple[tuple[str, int], ...]:
     if not pairs:
         raise ValueError("expected at least one queue=weight pair")
     return tuple(pairs.items())
+_INDEXNOW_KEY: Final = re.compile(r"[A-Za-z0-9-]{8,128}")
+_META_KEY: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+#: What a GA4 tier may map to: an ad mode, or ``unchanged`` (leave the post alone).
+AD_MODES: Final = ("on", "reduced", "off")
+_AD_TARGETS: Final = (*AD_MODES, "unchanged")
+_TIERS: Final = ("promote", "keep", "refresh", "prune", "insufficient-data")
+
+
+def indexnow_key(raw: str) -> str:
+    """An IndexNow key: 8 to 128 characters of ``a-z A-Z 0-9 -`` (what the protocol allows)."""
+    if not _INDEXNOW_KEY.fullmatch(raw):
+        raise ValueError("expected 8 to 128 characters of a-z, A-Z, 0-9 and '-' (generate one "
+                         "with: python3 -c 'import uuid; print(uuid.uuid4().hex)')")
+    return raw
+
+
+def http_urls(raw: str) -> tuple[str, ...]:
+    """Comma-separated http(s) URLs, once each, trailing slashes dropped (empty = none)."""
+    return tuple(dict.fromkeys(http_url(part.strip()) for part in raw.split(",")
+                               if part.strip()))
+
+
+def meta_key(raw: str) -> str:
+    """A post meta key: a letter or ``_``, then up to 63 of ``A-Z a-z 0-9 _``."""
+    if not _META_KEY.fullmatch(raw):
+        raise ValueError("expected a meta key such as atr_ad_mode (letters, digits, _)")
+    return raw
+
+
+def ad_policy(raw: str) -> tuple[tuple[str, str], ...]:
+    """``tier=mode,...`` for every GA4 tier; mode ``on``, ``reduced``, ``off`` or ``unchanged``."""
+    found: dict[str, str] = {}
+    for part in (p.strip() for p in raw.split(",") if p.strip()):
+        tier, sep, mode = (s.strip().lower() for s in part.partition("="))
+        if not sep or tier not in _TIERS or mode not in _AD_TARGETS:
+            raise ValueError(f"{part!r}: expected tier=mode with a tier of {', '.join(_TIERS)} "
+                             f"and a mode of {', '.join(_AD_TARGETS)}")
+        if tier in found:
+            raise ValueError(f"tier {tier} is given twice")
+        found[tier] = mode
+    missing = [t for t in _TIERS if t not in found]
+    if missing:
+        raise ValueError(f"no mode for tier(s) {', '.join(missing)}: give every tier")
+    return tuple((t, found[t]) for t in _TIERS)

@@ -7,9 +7,11 @@ sample Korean posts of a local WordPress stand-in (under the shipped
 ImageMagick policy), runs SEO automation in propose mode for the same posts
 (LLM chain: the offline Korean provider by default) and prints the proposals
 as ``atr seo review`` shows them, drops a Korean-UI GA4 export of the same
-posts for worker2 to score (tiers, snapshot, monthly report), runs a dry-run
-``doclog_rotate``, prints who handled what and the doclog evidence of the
-run, and stops everything gracefully.
+posts for worker2 to score (tiers, snapshot, monthly report), submits the posts'
+URLs to a local IndexNow fake (twice: the second time nothing is sent), proposes
+each post's ad mode from the GA4 tiers and approves them (``atr ads policy``,
+``review`` and ``approve``), runs a dry-run ``doclog_rotate``, prints who handled
+what and the doclog evidence of the run, and stops everything gracefully.
 Later jobs add their steps here.
 """
 
@@ -22,6 +24,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Final
+from urllib.parse import urlsplit
 
 from dramatiq.brokers.redis import RedisBroker
 
@@ -29,11 +32,20 @@ from brokers.boot import producer_broker
 from brokers.producer import send
 from devkit.demo.ga4 import demo_ga4, sample_posts
 from devkit.demo.images import demo_image_env, demo_thumbnails
+from devkit.demo.index_ads import (
+    DEMO_INDEXNOW_KEY,
+    demo_ads_apply,
+    demo_ads_propose,
+    demo_index,
+    demo_index_ads_env,
+)
 from devkit.demo.seo import demo_seo
+from devkit.fakes.indexnow_server import IndexNowFake
 from devkit.redis_server import EmbeddedRedis
 from devkit.supervise import GroupProcess
 from devkit.wordpress.standin import WordPressStandIn
 from devkit.wordpress.store import load_sample_posts
+from ops.ads_cli import ads_policy_text, ads_review_text
 from ops.doclog_view import format_record
 from ops.ping import ping_queues, render_results
 from ops.seo_cli import seo_review_text
@@ -72,6 +84,11 @@ def run_demo() -> int:
         # The shipped, tightened ImageMagick policy, as the worker1 unit sets it.
         env.setdefault("MAGICK_CONFIGURE_PATH", str(_POLICY_DIR))
         env.setdefault("MAGICK_THREAD_LIMIT", "1")
+        indexnow = stack.enter_context(IndexNowFake(
+            keys={urlsplit(standin.site_url).netloc: DEMO_INDEXNOW_KEY}))
+        env = demo_index_ads_env(env, standin, indexnow)
+        print(f"==> a local IndexNow endpoint at {indexnow.url} (ATR_INDEXNOW_ENDPOINTS for "
+              "this run)")
         logdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="atr-demo-")))
         if not env.get("ATR_DOCLOG_ROOT", "").strip():
             # Kept after the demo (unlike the worker logs) so it can be read again.
@@ -119,6 +136,31 @@ def run_demo() -> int:
             print(f"    FAILED: {exc}")
             ga4_ok = False
 
+        print("==> index_submit on worker2: the sample posts' URLs to IndexNow")
+        try:
+            for line in demo_index(broker, settings, standin, indexnow):
+                print(f"    {line}")
+            index_ok = True
+        except AtrError as exc:
+            print(f"    FAILED: {exc}")
+            index_ok = False
+
+        print("==> monetize on worker2: ad modes from GA4 tiers (dry run, then approve all)")
+        try:
+            snapshot = demo_ads_propose(broker, settings, standin)
+            if snapshot is not None:
+                print(f"    wrote a GA4 snapshot with chosen tiers for the sample posts: "
+                      f"{snapshot}")
+            print(_indent(ads_policy_text(settings)))
+            print(_indent(ads_review_text(settings)))
+            modes = demo_ads_apply(broker, settings, standin)
+            print("    after atr ads approve --all, WordPress holds: " + ", ".join(
+                f"{post_id}={mode}" for post_id, mode in modes.items()))
+            ads_ok = True
+        except AtrError as exc:
+            print(f"    FAILED: {exc}")
+            ads_ok = False
+
         print("==> doclog_rotate (dry run) on worker2: what would be compressed or deleted")
         rotated = _rotate_dry_run(broker, settings)
         print(f"    {rotated}")
@@ -135,7 +177,7 @@ def run_demo() -> int:
             print(f"    {g.group}: exit code {codes[g.group]}")
         ok = all(r.ok for r in results) and not any(codes.values()) \
             and rotated.startswith("ok") and thumbnails_ok and seo_ok \
-            and ga4_ok
+            and ga4_ok and index_ok and ads_ok
         if not ok:
             for g in groups:
                 print(f"---- last lines of {g.group}'s log ----")

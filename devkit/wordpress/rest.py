@@ -282,6 +282,9 @@ class RestRoutes:
         if orderby not in ("date", "id") or order not in ("asc", "desc"):
             raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): orderby, order")
         found = [p for p in self._posts.values() if p.status == "publish"]
+        if query.get("modified_after"):
+            # WordPress compares the site-local post_modified, strictly after.
+            found = [p for p in found if (p.modified or p.date) > query["modified_after"]]
         found.sort(key=lambda p: (p.date, p.id) if orderby == "date" else (p.id,),
                    reverse=order == "desc")
         shown, headers = paginate(found, query)

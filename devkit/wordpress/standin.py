@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import itertools
 import json
 import re
@@ -224,12 +225,13 @@ class WordPressStandIn(LocalHTTPServer):
     def edit_post(self, post_id: int, *, title: str | None = None, content: str | None = None,
                   status: str | None = None, tags: list[int] | None = None,
                   meta: Mapping[str, str | None] | None = None,
-                  password: str | None = None) -> Post:
+                  password: str | None = None, modified: str | None = None) -> Post:
         """Change a post as a person in WP admin would (no request, nothing recorded).
 
         ``tags`` replaces the list (every id must be a tag: ValueError otherwise);
         ``meta`` sets keys, registered or not (an SEO plugin's own screen writes
-        them anyway), and a None value deletes one. Returns a copy of the post.
+        them anyway), and a None value deletes one; ``modified`` sets the site-local
+        last-change time (``2026-12-01T10:00:00``). Returns a copy of the post.
         """
         with self._lock:
             post = self._state.posts[post_id]
@@ -248,6 +250,12 @@ class WordPressStandIn(LocalHTTPServer):
                 else:
                     post.meta[key] = value
             post.touch()
+            if modified is not None:
+                # A given time wins over now (a test placing a post in the past or future);
+                # the site is KST, so GMT is nine hours earlier.
+                post.modified = modified
+                post.modified_gmt = (dt.datetime.fromisoformat(modified)
+                                     - dt.timedelta(hours=9)).isoformat()
             return _copy(post)
 
     @property

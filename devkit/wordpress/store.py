@@ -52,10 +52,12 @@ __all__ = [
 #: The sample Korean posts the stand-in is seeded with.
 SAMPLE_POSTS_PATH: Final = Path(__file__).with_name("sample_posts.json")
 _SLUG_UNSAFE: Final = re.compile(r"[^%a-z0-9 _-]")
-#: The meta keys ops/wordpress/atr-seo-meta.php registers for REST (Yoast SEO and Rank Math).
+#: The meta keys ops/wordpress/atr-seo-meta.php registers for REST (Yoast SEO and Rank Math,
+#: and the ad mode at its default key, ``ATR_ADS_META_KEY=atr_ad_mode``).
 SEO_META_KEYS: Final = frozenset({
     "_yoast_wpseo_focuskw", "_yoast_wpseo_metadesc", "_yoast_wpseo_title",
     "rank_math_focus_keyword", "rank_math_description", "rank_math_title",
+    "atr_ad_mode",
 })
 _HTML_TAG: Final = re.compile(r"<[^>]*>?")
 _BARE_AMP: Final = re.compile(r"&(?!#?[A-Za-z0-9]+;)")

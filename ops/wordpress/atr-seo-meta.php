@@ -1,7 +1,7 @@
 <?php
 /**
  * Plugin Name: ATR SEO meta for the REST API
- * Description: Registers the Yoast SEO and Rank Math post meta keys that atr-workers writes, so the REST API accepts and returns them.
+ * Description: Registers the Yoast SEO and Rank Math post meta keys and the ad-mode key that atr-workers writes, so the REST API accepts and returns them.
  * Version:     1.0.0
  * License:     GPL-2.0-or-later
  *
@@ -21,9 +21,15 @@
  *   by themselves: there is nothing to activate. It is harmless next to either
  *   SEO plugin and does nothing else.
  *
+ * The ad mode
+ *   monetize writes each post's ad mode ("on", "reduced" or "off") to the meta
+ *   key atr_ad_mode (ATR_ADS_META_KEY). If you change that setting, define the
+ *   same key in wp-config.php: define( 'ATR_ADS_META_KEY', 'my_ad_key' );
+ *   A theme reads it with get_post_meta( get_the_ID(), 'atr_ad_mode', true ).
+ *
  * How to verify
  *   curl -u 'user:app-password' 'https://site/wp-json/wp/v2/posts/1?context=edit' | jq .meta
- *   must show an object with the six keys ("" until a value is written). "[]"
+ *   must show an object with the seven keys ("" until a value is written). "[]"
  *   or missing keys: the file is not in wp-content/mu-plugins/ or has a syntax
  *   error (see the PHP error log). atr-workers reports the same case as
  *   MetaNotRegisteredError, naming the keys it could not write.
@@ -45,6 +51,8 @@ add_action(
 			'rank_math_focus_keyword',
 			'rank_math_description',
 			'rank_math_title',
+			// Ad mode written by monetize (ATR_ADS_META_KEY): on, reduced or off.
+			defined( 'ATR_ADS_META_KEY' ) ? ATR_ADS_META_KEY : 'atr_ad_mode',
 		);
 		foreach ( $keys as $key ) {
 			register_post_meta(

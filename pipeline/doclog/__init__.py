@@ -11,6 +11,10 @@ events and binds the message scope that :func:`emit` reads.
 """
 
 from pipeline.doclog.events import (
+    EVENT_ADS_APPLIED,
+    EVENT_ADS_KEPT,
+    EVENT_ADS_NO_SNAPSHOT,
+    EVENT_ADS_PROPOSED,
     EVENT_DEAD,
     EVENT_DEFERRED,
     EVENT_DOCLOG_ROTATED,
@@ -19,6 +23,11 @@ from pipeline.doclog.events import (
     EVENT_GA4_PULLED,
     EVENT_GA4_REFUSED,
     EVENT_GA4_SCORED,
+    EVENT_INDEX_FAILED,
+    EVENT_INDEX_FANNED_OUT,
+    EVENT_INDEX_SKIPPED,
+    EVENT_INDEX_SUBMITTED,
+    EVENT_INDEX_SWEPT,
     EVENT_LLM_ANSWERED,
     EVENT_LLM_CALL_FAILED,
     EVENT_LLM_EXHAUSTED,
@@ -61,6 +70,10 @@ from pipeline.doclog.scope import MessageScope, bind_message, current_scope, emi
 from pipeline.doclog.writer import WARN_INTERVAL_S, DoclogWriter
 
 __all__ = [
+    "EVENT_ADS_APPLIED",
+    "EVENT_ADS_KEPT",
+    "EVENT_ADS_NO_SNAPSHOT",
+    "EVENT_ADS_PROPOSED",
     "EVENT_DEAD",
     "EVENT_DEFERRED",
     "EVENT_DOCLOG_ROTATED",
@@ -69,6 +82,11 @@ __all__ = [
     "EVENT_GA4_PULLED",
     "EVENT_GA4_REFUSED",
     "EVENT_GA4_SCORED",
+    "EVENT_INDEX_FAILED",
+    "EVENT_INDEX_FANNED_OUT",
+    "EVENT_INDEX_SKIPPED",
+    "EVENT_INDEX_SUBMITTED",
+    "EVENT_INDEX_SWEPT",
     "EVENT_LLM_ANSWERED",
     "EVENT_LLM_CALL_FAILED",
     "EVENT_LLM_EXHAUSTED",

@@ -74,6 +74,24 @@ write with :func:`pipeline.doclog.emit`; each is a constant below.
                             it held in memory, put back once Redis answers)
 ``redis.restored``          (stream ``worker``) Redis answers again: ``outage_s``,
                             ``requeued`` (the held delayed messages put back)
+``index.submitted``         an endpoint accepted a batch: ``endpoint``, ``site``,
+                            ``count``, ``status`` (200/202), ``urls`` (first 20)
+``index.failed``            a request failed: ``endpoint``, ``count`` (URLs not
+                            sent), ``status`` (None: no answer), ``retry``, ``sent``
+``index.skipped``           URLs already submitted to ``endpoint`` today:
+                            ``count``, ``reason``
+``index.fanned_out``        one message per endpoint was enqueued: ``endpoints``,
+                            ``count`` (URLs)
+``index.swept``             index_sweep listed posts changed since ``since``:
+                            ``count``, ``until``
+``ads.proposed``            monetize's proposal for a post: ``post_id``, ``tier``,
+                            ``current``, ``proposed``, ``reason``, ``snapshot``
+``ads.applied``             the ad mode was written and read back: ``post_id``,
+                            ``previous``, ``mode``, ``tier``, ``reason``, ``force``
+``ads.kept``                a person's ad mode was left alone: ``post_id``,
+                            ``current``, ``proposed``
+``ads.no_snapshot``         monetize changed nothing: ``reason`` (missing or stale
+                            GA4 snapshot), ``snapshot``, ``max_age_days``
 =========================== ==================================================
 """
 
@@ -83,6 +101,10 @@ import re
 from typing import Final
 
 __all__ = [
+    "EVENT_ADS_APPLIED",
+    "EVENT_ADS_KEPT",
+    "EVENT_ADS_NO_SNAPSHOT",
+    "EVENT_ADS_PROPOSED",
     "EVENT_DEAD",
     "EVENT_DEFERRED",
     "EVENT_DOCLOG_ROTATED",
@@ -91,6 +113,11 @@ __all__ = [
     "EVENT_GA4_PULLED",
     "EVENT_GA4_REFUSED",
     "EVENT_GA4_SCORED",
+    "EVENT_INDEX_FAILED",
+    "EVENT_INDEX_FANNED_OUT",
+    "EVENT_INDEX_SKIPPED",
+    "EVENT_INDEX_SUBMITTED",
+    "EVENT_INDEX_SWEPT",
     "EVENT_LLM_ANSWERED",
     "EVENT_LLM_CALL_FAILED",
     "EVENT_LLM_EXHAUSTED",
@@ -142,6 +169,15 @@ EVENT_LLM_RATE_LIMITED: Final = "llm.rate_limited"
 EVENT_LLM_EXHAUSTED: Final = "llm.exhausted"
 EVENT_SEO_PROPOSED: Final = "seo.proposed"
 EVENT_SEO_APPLIED: Final = "seo.applied"
+EVENT_INDEX_SUBMITTED: Final = "index.submitted"
+EVENT_INDEX_FAILED: Final = "index.failed"
+EVENT_INDEX_SKIPPED: Final = "index.skipped"
+EVENT_INDEX_FANNED_OUT: Final = "index.fanned_out"
+EVENT_INDEX_SWEPT: Final = "index.swept"
+EVENT_ADS_PROPOSED: Final = "ads.proposed"
+EVENT_ADS_APPLIED: Final = "ads.applied"
+EVENT_ADS_KEPT: Final = "ads.kept"
+EVENT_ADS_NO_SNAPSHOT: Final = "ads.no_snapshot"
 EVENT_SEO_STALE: Final = "seo.stale"
 EVENT_SEO_APPLY_SKIPPED: Final = "seo.apply_skipped"
 EVENT_REDIS_LOST: Final = "redis.lost"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from pipeline.doclog.events import FIXED_KEYS
 from pipeline.redact import REDACTED, Redactor, is_secret_key
+from pipeline.text import UNSAFE_CHARS
 
 __all__ = ["MAX_LINE_BYTES", "render_line"]
 
@@ -25,7 +27,10 @@ def render_line(record: Mapping[str, Any], *, redactor: Redactor | None = None,
                 limit: int = MAX_LINE_BYTES) -> bytes:
     """One JSON object and ``\\n`` in UTF-8, at most ``limit`` bytes; never invalid JSON.
 
-    Korean (any non-ASCII) stays readable. Values JSON cannot hold become their
+    Korean (any non-ASCII) stays readable; control, bidi and other format
+    characters (:data:`pipeline.text.UNSAFE_CHARS`) are written as ``\\uXXXX``
+    escapes, so the file shows them as escapes in a terminal while a JSON
+    reader gets the value back as sent. Values JSON cannot hold become their
     ``repr``. The redactor, if given, scrubs every string (``repr`` text
     included) and hides values under secret-named keys. A line over
     ``limit`` has its long strings and lists cut (ending in ``…``) and gains
@@ -51,8 +56,20 @@ _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separato
 
 def _dump(data: Mapping[str, Any]) -> bytes:
     text = _ENCODER.encode(data)
+    # Such characters can only be inside JSON strings, where \uXXXX is valid.
+    # json.dumps escaped those below U+0020 already: an ASCII line can only hold DEL.
+    if not text.isascii() or "\x7f" in text:
+        text = UNSAFE_CHARS.sub(_json_escape, text)
     # Lone surrogates (undecodable bytes) cannot be UTF-8; "?" keeps the line valid.
     return (text + "\n").encode("utf-8", "replace")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # outside the BMP: a UTF-16 surrogate pair, as JSON spells it
+    return f"\\u{0xd800 + (code >> 10):04x}\\u{0xdc00 + (code & 0x3ff):04x}"
 
 
 def _same(text: str) -> str:

@@ -15,11 +15,12 @@ from __future__ import annotations
 import bisect
 import functools
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-__all__ = ["HANGUL_SAMPLE", "FontReport", "check_font"]
+__all__ = ["HANGUL_SAMPLE", "FontReport", "check_font", "glyph_lookup"]
 
 #: Characters a usable title font must have: common Hangul syllables, the
 #: first and last of the block, and the Latin letters and digits titles mix in.
@@ -57,6 +58,26 @@ def check_font(path: Path) -> FontReport:
     if not path.is_file():
         return FontReport(path, "is not a file")
     return _check_cached(path, stat.st_size, stat.st_mtime_ns)
+
+
+def glyph_lookup(path: Path) -> Callable[[int], bool] | None:
+    """Whether the font at ``path`` has a glyph for a codepoint; None if it cannot be read."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _lookup_cached(path, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _lookup_cached(path: Path, size: int, mtime_ns: int) -> Callable[[int], bool] | None:
+    try:
+        data = path.read_bytes()
+        if data[:4] not in _SFNT_VERSIONS:
+            return None
+        return _unicode_cmap(data)
+    except (OSError, struct.error, ValueError):
+        return None
 
 
 @functools.lru_cache(maxsize=32)

@@ -34,6 +34,7 @@ from pipeline.llm.errors import (
     BudgetDeferred,
     InvalidAnswer,
     LlmError,
+    LlmRefused,
     LlmUnavailable,
     ProviderFailed,
     ProviderRejected,
@@ -98,7 +99,10 @@ class LlmChain:
                       self.limits.get(provider.name, Limits(None, None)))
 
     def suggest(self, request: SeoRequest, *, key: str | None = None) -> Suggestion:
-        """The first checked answer of the chain; BudgetDeferred or LlmUnavailable otherwise.
+        """The first checked answer of the chain; BudgetDeferred, LlmRefused or LlmUnavailable.
+
+        LlmRefused (permanent) when every provider failed deterministically,
+        LlmUnavailable (retried) when any failure may pass on a later try.
 
         ``key`` names the job (the message id) across deferrals: the failed
         calls of each provider are counted in Redis under it for a day, so a
@@ -110,12 +114,14 @@ class LlmChain:
         if request.bounds is None:
             request = replace(request, bounds=self.bounds)
         failures: list[str] = []
+        # Providers that failed in a way this request meets on every try.
+        settled: list[str] = []
         for index, provider in enumerate(self.providers):
             mark = self._exhausted(provider)
             if mark is not None:
                 failures.append(f"{provider.name}: {mark}")
                 continue
-            completion = self._ask(provider, request, failures, key=key,
+            completion = self._ask(provider, request, failures, settled, key=key,
                                    last=index == len(self.providers) - 1)
             if completion is not None:
                 tokens = completion.usage.total if completion.usage else None
@@ -127,6 +133,9 @@ class LlmChain:
                 return Suggestion(completion, provider.name, index > 0)
         if key is not None:
             self.client.delete(keys.llm_calls(key))  # the next delivery starts afresh
+        if len(settled) == len(failures) == len(self.providers):
+            raise LlmRefused("no LLM provider can answer this request, on any try: "
+                             + "; ".join(failures))
         raise LlmUnavailable("no LLM provider could answer: " + "; ".join(failures))
 
     def mark_exhausted(self, provider: str, reason: str) -> datetime:
@@ -147,8 +156,13 @@ class LlmChain:
             return None
         return value.decode() if isinstance(value, bytes) else str(value)
 
-    def _ask(self, provider: Provider, request: SeoRequest, failures: list[str], *,
-             key: str | None, last: bool) -> Completion | None:
+    def _ask(self, provider: Provider, request: SeoRequest, failures: list[str],
+             settled: list[str], *, key: str | None, last: bool) -> Completion | None:
+        """The provider's answer, or None with the reason in ``failures``.
+
+        A deterministic failure (the same on every call) ends the provider's
+        turn at once and is also noted in ``settled``.
+        """
         done = self._failed_calls(key, provider)
         if done >= self.attempts:
             failures.append(f"{provider.name}: failed {done} calls earlier for this job")
@@ -164,14 +178,19 @@ class LlmChain:
                 self._failed(provider, call, exc, "give_up" if last else "fallback")
                 self._count_failed(key, provider, self.attempts)
                 failures.append(f"{provider.name}: {exc}")
+                if exc.deterministic:
+                    settled.append(provider.name)
                 return None
             except (ProviderFailed, InvalidAnswer) as exc:
-                retry = call < self.attempts
+                retry = call < self.attempts and not exc.deterministic
                 self._failed(provider, call, exc,
                              "retry" if retry else "give_up" if last else "fallback")
                 self._count_failed(key, provider, 1)
                 if not retry:
                     failures.append(f"{provider.name}: {exc} (after {call} calls)")
+                    if exc.deterministic:
+                        settled.append(provider.name)
+                        return None
         return None
 
     def _failed_calls(self, key: str | None, provider: Provider) -> int:

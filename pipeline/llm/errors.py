@@ -11,18 +11,23 @@
   of times, then the chain falls back.
 - :class:`LlmUnavailable`: every provider of the chain failed; the message
   fails and Dramatiq retries it later.
+- :class:`LlmRefused`: every provider failed in a way that the same request
+  meets again on every try (``deterministic``: the offline provider finds
+  too little text, a request bigger than a whole TPM budget); the message is
+  rejected at once, without retry.
 - :class:`BudgetDeferred`: the shared limiter has no budget now; the message
   is re-enqueued after ``delay_ms`` without using a retry.
 """
 
 from __future__ import annotations
 
-from pipeline.errors import AtrError, Deferred, TransientError
+from pipeline.errors import AtrError, Deferred, PermanentError, TransientError
 
 __all__ = [
     "BudgetDeferred",
     "InvalidAnswer",
     "LlmError",
+    "LlmRefused",
     "LlmUnavailable",
     "ProviderFailed",
     "ProviderRejected",
@@ -30,6 +35,7 @@ __all__ = [
     "QuotaExhausted",
     "RateLimited",
     "RequestTooLarge",
+    "TooLittleText",
 ]
 
 
@@ -41,6 +47,8 @@ class LlmError(AtrError):
     """
 
     charged_tokens: int | None = None
+    #: The same request to the same provider fails the same way on every try.
+    deterministic: bool = False
 
 
 class RateLimited(LlmError):
@@ -71,12 +79,24 @@ class InvalidAnswer(LlmError):
     """Raised when an answer is not JSON, is cut off, or breaks the answer schema."""
 
 
+class TooLittleText(InvalidAnswer):
+    """Raised by the offline provider when a post has too little text for an answer."""
+
+    deterministic = True
+
+
 class RequestTooLarge(LlmError):
     """Raised when one request needs more tokens than the provider's whole TPM budget."""
+
+    deterministic = True
 
 
 class LlmUnavailable(TransientError):
     """Raised when every provider of the chain failed for this message; it is retried."""
+
+
+class LlmRefused(PermanentError):
+    """Raised when every provider failed deterministically: no retry can get an answer."""
 
 
 class BudgetDeferred(Deferred):

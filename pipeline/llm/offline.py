@@ -21,7 +21,8 @@ Every tag of an answer is a word of the post: existing tags the text does not
 contain are left out (what becomes of the post's other tags is the SEO job's
 business).
 The answer goes through :func:`parse_answer` like any provider's. A post too
-short for three tags is an :class:`InvalidAnswer` (the chain moves on).
+short for three tags is a :class:`TooLittleText` (the chain moves on; when
+every provider refused this way the message is rejected, not retried).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Final
 
 from pipeline.errors import ConfigError
-from pipeline.llm.errors import InvalidAnswer
+from pipeline.llm.errors import InvalidAnswer, TooLittleText
 from pipeline.llm.korean_nouns import Candidate, candidates, pick_tags, title_word
 from pipeline.llm.provider import Completion
 from pipeline.llm.request import AnswerBounds, SeoAnswer, SeoRequest, parse_answer
@@ -79,8 +80,13 @@ class OfflineProvider:
     def complete(self, request: SeoRequest) -> Completion:
         """The SEO fields of ``request``; InvalidAnswer when the post is too short."""
         answer = _answer(request)
-        checked = parse_answer(json.dumps(answer.to_json(), ensure_ascii=False),
-                               provider=self.name)
+        try:
+            checked = parse_answer(json.dumps(answer.to_json(), ensure_ascii=False),
+                                   provider=self.name)
+        except InvalidAnswer as exc:
+            # Nothing here is random: the same post fails the same way every time.
+            exc.deterministic = True
+            raise
         return Completion(checked, usage=None, model=self.model)
 
 
@@ -94,7 +100,7 @@ def _answer(request: SeoRequest) -> SeoAnswer:
     tags = pick_tags(ranked, bounds.tags_min, bounds.tags_max)
     if len(tags) < bounds.tags_min:
         found = ", ".join(tags) or "none"
-        raise InvalidAnswer(
+        raise TooLittleText(
             f"offline found {len(tags)} usable noun{'' if len(tags) == 1 else 's'} ({found}) "
             f"in post {title!r} "
             f"({len(body)} body characters); {bounds.tags_min} are needed for tags. The post is "
@@ -168,7 +174,7 @@ def _description(title: str, sentences: Sequence[str], keyword: str,
     if fold not in text.casefold():
         text = _cut(f"{keyword}: {text}", longest)
     if len(text) < shortest:
-        raise InvalidAnswer(
+        raise TooLittleText(
             f"offline cannot write a meta description for post {title!r}: its title and "
             f"body have {len(text)} characters of prose, fewer than {shortest}; "
             f"write more, or put an LLM provider in the chain")

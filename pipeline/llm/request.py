@@ -30,7 +30,7 @@ from typing import Any, Final
 
 from pipeline.llm.errors import InvalidAnswer
 from pipeline.settings import Settings
-from pipeline.text import normalise_tag, plain_text
+from pipeline.text import normalise_tag, plain_text, post_title, visible_html
 
 __all__ = [
     "ANSWER_SCHEMA",
@@ -125,14 +125,28 @@ class SeoRequest:
         if not isinstance(data, Mapping):
             raise ValueError('expected a JSON object {"title": ..., "content": ...}')
         title, content = data.get("title"), data.get("content")
-        if not isinstance(title, str) or not title.strip():
+        if not isinstance(title, str) or not post_title(title):
             raise ValueError('"title" must be a non-empty string')
         if not isinstance(content, str):
             raise ValueError('"content" must be a string (HTML or text)')
         tags = data.get("tags", [])
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise ValueError('"tags", when given, must be a list of strings')
-        return cls(title.strip(), content, tuple(tags), bounds=bounds)
+        return cls.of_post(title, content, tuple(tags), bounds=bounds)
+
+    @classmethod
+    def of_post(cls, title: str, content: str, existing_tags: tuple[str, ...] = (), *,
+                feedback: tuple[str, ...] = (),
+                bounds: AnswerBounds | None = None) -> SeoRequest:
+        """A request for a post's raw title and body as WordPress stores them.
+
+        The title's entities are decoded here, once (``&amp;`` is ``&``, never
+        a tag ``amp``), and what a reader never sees is dropped from the body
+        (scripts, styles, comments, hidden elements: :func:`pipeline.text.visible_html`);
+        the body's entities are decoded by :attr:`body_text`.
+        """
+        return cls(post_title(title), visible_html(content), existing_tags,
+                   feedback=feedback, bounds=bounds)
 
     @property
     def body_text(self) -> str:

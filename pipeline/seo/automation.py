@@ -269,17 +269,17 @@ def protected_fields(current: SeoFields, written: SeoFields | None,
 def _propose(advisor: SeoAdvisor, guide: QualityGuide, post: Post, current: SeoFields,
              written: SeoFields | None, *, key: str) -> Proposal:
     """Ask for ``post``'s fields within the guide; one retry with feedback if it says no."""
-    request = SeoRequest(post.title, post.content, existing_tags=current.tags,
-                         bounds=guide.bounds)
+    request = SeoRequest.of_post(post.title, post.content, current.tags, bounds=guide.bounds)
     suggestion = advisor.suggest(request, key=key)
     answer = suggestion.completion.answer
-    problems = check(answer, post.title, post.content, guide)
+    # Checked against the text the reader sees (entities decoded, hidden parts gone).
+    problems = check(answer, request.title, request.content, guide)
     if problems:
-        retry = SeoRequest(post.title, post.content, existing_tags=current.tags,
-                           feedback=feedback(problems), bounds=guide.bounds)
+        retry = SeoRequest.of_post(post.title, post.content, current.tags,
+                                   feedback=feedback(problems), bounds=guide.bounds)
         suggestion = advisor.suggest(retry, key=key)
         answer = suggestion.completion.answer
-        problems = check(answer, post.title, post.content, guide)
+        problems = check(answer, request.title, request.content, guide)
         if problems:
             raise QualityRejected(
                 f"post {post.id}: the {suggestion.provider} answer breaks the quality guide "

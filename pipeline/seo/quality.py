@@ -78,6 +78,7 @@ __all__ = [
     "RULES",
     "QualityGuide",
     "Violation",
+    "banned_words_in",
     "check",
     "feedback",
     "has_keyword",
@@ -231,6 +232,11 @@ def check(answer: SeoAnswer, title: str, content: str, guide: QualityGuide) -> l
                     f"{field} '{text}' would be stored by WordPress as '{stored}'; write plain "
                     "text without HTML tags, '<', '>' or '%' followed by two hex digits")))
     return found
+
+
+def banned_words_in(text: str, words: Iterable[str]) -> list[str]:
+    """The banned ``words`` that ``text`` holds, as the guide matches them (for the ad floor)."""
+    return [word for word in _banned(words) if _has_banned(text, word)]
 
 
 def feedback(violations: Iterable[Violation]) -> tuple[str, ...]:

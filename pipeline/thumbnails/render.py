@@ -21,12 +21,17 @@ from pipeline.errors import RenderError
 from pipeline.thumbnails.background import prepared_background
 from pipeline.thumbnails.layout import Layout, WandMeasure, fit_title, unhinted
 from pipeline.thumbnails.spec import ThumbSpec, title_box
+from pipeline.thumbnails.title import drawable_title
 
 __all__ = ["RenderError", "ThumbSpec", "render_thumbnail", "write_atomic"]
 
 
 def render_thumbnail(title: str, spec: ThumbSpec) -> bytes:
     """The thumbnail for ``title`` as ``spec.fmt`` bytes (JPEG or WebP), ``spec`` sized.
+
+    ``title`` is the post's title as WordPress stores it: what is drawn is
+    :func:`~pipeline.thumbnails.title.drawable_title` (entities decoded once,
+    characters the font cannot draw, such as emoji, dropped).
 
     The background is cover-cropped and darkened; the title is drawn in white,
     centred, at the largest size that fits in three lines (see
@@ -46,7 +51,7 @@ def render_thumbnail(title: str, spec: ThumbSpec) -> bytes:
                           "to a single-face Korean font file (e.g. "
                           "/usr/share/fonts/truetype/nanum/NanumGothicBold.ttf)")
     with WandMeasure(spec.font) as measure:
-        layout = fit_title(title, spec, measure)
+        layout = fit_title(drawable_title(title, spec.font), spec, measure)
         vertical = measure.vertical(layout.font_size)
     with prepared_background(spec.background, spec.width, spec.height) as image:
         if layout.lines:

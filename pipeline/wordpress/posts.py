@@ -46,6 +46,8 @@ class Post:
     password: str = ""
     #: When the post last changed, in UTC (``2026-11-20T00:00:00``); every REST write bumps it.
     modified_gmt: str = ""
+    #: The post's public address (``link``), what search engines are told about.
+    link: str = ""
 
     @classmethod
     def from_json(cls, data: Any) -> Post:
@@ -59,7 +61,8 @@ class Post:
                        tags=tuple(int(t) for t in data.get("tags") or ()),
                        meta=dict(meta) if isinstance(meta, dict) else {},
                        password=str(data.get("password") or ""),
-                       modified_gmt=str(data.get("modified_gmt") or ""))
+                       modified_gmt=str(data.get("modified_gmt") or ""),
+                       link=str(data.get("link") or ""))
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise BridgeRequestError(
                 f"WordPress answered a post without the edit-context fields ({exc!r}); the "
@@ -185,8 +188,12 @@ class PostSummary:
                 "is the REST root of a WordPress site") from None
 
 
-def list_posts(bridge: Bridge) -> list[PostSummary]:
+def list_posts(bridge: Bridge, *, modified_after: dt.datetime | None = None
+               ) -> list[PostSummary]:
     """Every published post, paging through ``GET /wp/v2/posts`` by ``X-WP-TotalPages``.
+
+    ``modified_after`` (site-local time, as WordPress answers ``modified``)
+    keeps only the posts changed after it (WordPress 5.7+'s ``modified_after``).
 
     Pages are asked in id order so that a post published while we page
     lands on the last page instead of shifting the others; a post seen twice
@@ -194,11 +201,13 @@ def list_posts(bridge: Bridge) -> list[PostSummary]:
     """
     found: dict[int, PostSummary] = {}
     page, pages = 1, 1
+    since = {"modified_after": modified_after.replace(tzinfo=None).isoformat(
+        timespec="seconds")} if modified_after is not None else {}
     while page <= pages:
         items, headers = bridge.request_with_headers(
             "GET", "/wp/v2/posts",
             params={"_fields": _LIST_FIELDS, "per_page": LIST_PAGE_SIZE, "page": page,
-                    "orderby": "id", "order": "asc"})
+                    "orderby": "id", "order": "asc", **since})
         if page == 1:
             pages = _total_pages(headers)
         if not isinstance(items, list):

@@ -22,4 +22,5 @@ def test_the_must_use_plugin_registers_every_seo_key_empty_until_written(admin: 
     post_id = admin.new_post("하네스 확인용 글")
     meta = admin.ok("GET", f"/wp/v2/posts/{post_id}", params={"context": "edit"})["meta"]
     keys = {k for plugin in SEO_META_KEYS.values() for k in plugin.values()}
-    assert meta == dict.fromkeys(keys, "")
+    # The SEO plugins' keys and the ad mode at its default key (ATR_ADS_META_KEY).
+    assert meta == dict.fromkeys({*keys, "atr_ad_mode"}, "")

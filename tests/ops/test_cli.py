@@ -133,7 +133,8 @@ def test_send_to_unknown_actor_lists_the_actors(worker_env: dict[str, str],
     assert result.returncode == 2
     line = assert_one_clear_line(result.stderr)
     assert "unknown actor 'ping_sep' (did you mean ping_seo?); actors: " in line
-    assert "doclog_rotate, doclog_rotate_worker1, fi_pipeline, ga4_score, ping_ads," in line
+    assert "doclog_rotate, doclog_rotate_worker1, fi_pipeline, ga4_score, index_submit, " \
+        "index_sweep, monetize, ping_ads," in line
 
 
 def test_send_enqueues_on_the_actors_queue(worker_env: dict[str, str], tmp_path: Path,

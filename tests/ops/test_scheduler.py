@@ -31,17 +31,20 @@ def queued_ticks(client: redis.Redis, queue: str) -> Counter[str]:
     return Counter(m["options"][TICK_OPTION] for m in messages)
 
 
+#: The other periodic jobs turned off, so these tests see the rotation alone.
+ROTATION_ONLY = {"ATR_SCHEDULE_INDEX_SWEEP": "off", "ATR_SCHEDULE_MONETIZE": "off",
+                 "ATR_SCHEDULE_GA4_SCORE": "off"}
+
+
 def test_rotation_is_scheduled_daily_on_each_host_by_default_and_can_be_turned_off() -> None:
-    jobs = scheduled_jobs(Settings.from_env({"REDIS_URL": "redis://h:1/0",
-                                             "ATR_SCHEDULE_GA4_SCORE": "off"}))
+    jobs = scheduled_jobs(Settings.from_env({"REDIS_URL": "redis://h:1/0", **ROTATION_ONLY}))
     assert [(j.actor, j.cron) for j in jobs] == [("doclog_rotate", "30 3 * * *"),
                                                   ("doclog_rotate_worker1", "30 3 * * *")]
     (job, _) = jobs
     assert next_tick(job.cron, datetime(2026, 11, 26, 4, 0, tzinfo=SEOUL)) == \
         datetime(2026, 11, 27, 3, 30, tzinfo=SEOUL)
-    assert scheduled_jobs(Settings.from_env({"REDIS_URL": "redis://h:1/0",
-                                             "ATR_SCHEDULE_DOCLOG_ROTATE": "off",
-                                             "ATR_SCHEDULE_GA4_SCORE": "off"})) == ()
+    assert scheduled_jobs(Settings.from_env({"REDIS_URL": "redis://h:1/0", **ROTATION_ONLY,
+                                             "ATR_SCHEDULE_DOCLOG_ROTATE": "off"})) == ()
 
 
 def test_ga4_scoring_is_scheduled_daily_without_a_payload() -> None:
@@ -49,6 +52,13 @@ def test_ga4_scoring_is_scheduled_daily_without_a_payload() -> None:
     (ga4,) = [j for j in jobs if j.actor == "ga4_score"]
     assert (ga4.cron, ga4.setting, dict(ga4.kwargs)) == ("0 7 * * *",
                                                          "ATR_SCHEDULE_GA4_SCORE", {})
+
+
+def test_index_sweep_and_monetize_are_scheduled_by_default() -> None:
+    jobs = {j.actor: j for j in scheduled_jobs(Settings.from_env({"REDIS_URL": "redis://h:1/0"}))}
+    assert (jobs["index_sweep"].cron, jobs["index_sweep"].setting) == \
+        ("20 * * * *", "ATR_SCHEDULE_INDEX_SWEEP")
+    assert (jobs["monetize"].cron, jobs["monetize"].kwargs) == ("30 6 * * *", {})
 
 
 def test_a_tick_claimed_by_one_scheduler_is_not_enqueued_by_another(
@@ -69,8 +79,8 @@ def test_a_tick_claimed_by_one_scheduler_is_not_enqueued_by_another(
 
 def test_two_scheduler_processes_enqueue_each_tick_once(
         worker_env: dict[str, str], redis_client: redis.Redis, tmp_path: Path) -> None:
-    env = {**worker_env, "ATR_SCHEDULE_DOCLOG_ROTATE": "* * * * * *",  # every second
-           "ATR_SCHEDULE_GA4_SCORE": "off"}
+    env = {**worker_env, **ROTATION_ONLY,
+           "ATR_SCHEDULE_DOCLOG_ROTATE": "* * * * * *"}  # every second
     procs = [subprocess.Popen([atr_executable(), "scheduler"], env=env, cwd=tmp_path,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for _ in range(2)]
@@ -93,7 +103,8 @@ def test_two_scheduler_processes_enqueue_each_tick_once(
 
 
 def test_schedule_lists_next_ticks(worker_env: dict[str, str], tmp_path: Path) -> None:
-    result = run_atr("schedule", "--json", env=worker_env, cwd=tmp_path)
+    result = run_atr("schedule", "--json", env={**worker_env, "ATR_SCHEDULE_INDEX_SWEEP": "off",
+                                                 "ATR_SCHEDULE_MONETIZE": "off"}, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     listing = json.loads(result.stdout)
     assert listing["tz"] == "Asia/Seoul"

@@ -11,6 +11,7 @@ import json
 import subprocess
 from pathlib import Path
 
+from pipeline.settings import Settings
 from pipeline.wordpress.seo_meta import SEO_META_KEYS
 
 PLUGIN = Path(__file__).parents[2] / "ops" / "wordpress" / "atr-seo-meta.php"
@@ -53,6 +54,7 @@ def test_the_plugin_registers_every_key_the_workers_write_for_rest(tmp_path: Pat
     assert result.returncode == 0, result.stdout + result.stderr
     registered = json.loads(result.stdout)
     wanted = {key for keys in SEO_META_KEYS.values() for key in keys.values()}
+    wanted.add(Settings.from_env({"REDIS_URL": "redis://127.0.0.1:1/0"}).ads_meta_key)
     assert set(registered) == wanted
     for key, info in registered.items():
         assert info == {"object": "post", "show_in_rest": True, "single": True,

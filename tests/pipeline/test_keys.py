@@ -36,6 +36,13 @@ _FAMILIES = {
     "ga4_drop_lock": (keys.GA4_DROP_LOCK, "atr:ga4:lock:*"),
     "pause": (keys.pause("wordpress"), keys.pause("wordpress")),
     "pause_probe": (keys.pause_probe("wordpress"), "atr:pause:*:probe"),
+    "index_sent": (keys.index_sent("api.indexnow.org", "2026-12-06", "ab" * 20),
+                   "atr:index:sent:*"),
+    "index_sweep": (keys.INDEX_SWEEP_SINCE, keys.INDEX_SWEEP_SINCE),
+    "google_quota": (keys.google_quota("2026-12-06"), "atr:index:google:quota:*"),
+    "ads_proposal": (keys.ads_proposal(7), "atr:ads:proposal:*"),
+    "ads_proposals": (keys.ADS_PROPOSALS, keys.ADS_PROPOSALS),
+    "ads_written": (keys.ads_written(7), "atr:ads:written:*"),
 }
 
 
@@ -68,5 +75,6 @@ def test_every_public_key_function_is_covered() -> None:
     covered = {"heartbeat", "heartbeat_pattern", "scheduler_heartbeat", "schedule_claim",
                "write_errors", "health_over", "health_doclog", "ping_reply", "llm_budget",
                "llm_calls", "llm_exhausted", "images_lock", "images_media", "seo_post_lock",
-               "seo_tag_lock", "seo_proposal", "seo_written", "wake", "pause", "pause_probe"}
+               "seo_tag_lock", "seo_proposal", "seo_written", "wake", "pause", "pause_probe",
+               "index_sent", "google_quota", "ads_proposal", "ads_written"}
     assert builders == covered

@@ -42,7 +42,7 @@ def test_demo_starts_its_own_redis_and_routes_every_queue(clean_env: dict[str, s
     assert seo.count("by offline (kiwipiepy") == 8
     assert seo.count("meta description") == 8
     assert "8 proposal(s). Approve with: atr seo approve 101 102" in seo
-    ga4 = out[out.index("==> GA4 scoring on worker2"):out.index("==> doclog_rotate")]
+    ga4 = out[out.index("==> GA4 scoring on worker2"):out.index("==> index_submit")]
     assert ("worker2 scored 8 posts of 2026-11-01..2026-11-30 in" in ga4
             and "promote 2, keep 3, refresh 2, prune 0, insufficient-data 1" in ga4), ga4
     ids = {str(i) for i in range(101, 109)}
@@ -53,11 +53,20 @@ def test_demo_starts_its_own_redis_and_routes_every_queue(clean_env: dict[str, s
     page = Path(ga4.split("monthly report (open it in a browser): ")[1].split()[0])
     assert page.name == "2026-11.html" and "data:image/png;base64," in page.read_text(
         encoding="utf-8")
+    index = out[out.index("==> index_submit"):out.index("==> monetize")]
+    assert "accepted 8 URL(s) in 1 request(s) (status 200)" in index
+    assert "the same URLs again: 8 skipped, already submitted today" in index
+    ads = out[out.index("==> monetize"):out.index("==> doclog_rotate")]
+    assert "insufficient-data  unchanged" in ads
+    # The GA4 step's tiers: 102 and 103 are capped by the word floor of 25.
+    assert "capped at reduced: 24 words < ATR_ADS_MIN_WORDS=25" in ads
+    assert "WordPress holds: 101=on, 102=reduced, 103=reduced, 104=on, 105=reduced, " \
+        "106=on, 107=reduced, 108=-" in ads, ads
     rotate = out[out.index("==> doclog_rotate (dry run)"):].splitlines()[1]
     assert rotate.strip().startswith("ok: ")
     evidence = out[out.index("==> the doclog evidence"):out.index("==> stopping")]
-    assert "seo.proposed" in evidence and "succeeded" in evidence
-    assert "doclog.rotated" in evidence and "ga4.scored" in evidence
+    assert "ads.applied" in evidence and "succeeded" in evidence
+    assert "doclog.rotated" in evidence
     assert "worker1: exit code 0" in out
     assert "worker2: exit code 0" in out
     assert out.rstrip().endswith("demo succeeded: every queue was handled by its own group")
