@@ -18,10 +18,11 @@ does not retry: a transient error propagates and Dramatiq's Retries retry the
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import requests
 
@@ -85,13 +86,25 @@ def check_urls(urls: object) -> list[str]:
         raise PayloadError(f"urls must be a non-empty list of absolute URLs, got {urls!r}")
     checked: list[str] = []
     for url in urls:
-        parts = urlsplit(url) if isinstance(url, str) else None
+        parts = _split(url)
+        # Whitespace and control characters (NUL, DEL, C1) never belong in a URL an
+        # engine should crawl; a producer means to percent-encode them.
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc \
-                or any(c.isspace() for c in str(url)):
+                or any(c.isspace() or unicodedata.category(c) == "Cc" for c in str(url)):
             raise PayloadError(f"{url!r} is not an absolute http(s) URL such as "
                                "https://example.com/some-post/")
         checked.append(str(url))
     return list(dict.fromkeys(checked))
+
+
+def _split(url: object) -> SplitResult | None:
+    """``url`` split, or None when it is not a string or cannot be parsed (``http://[``)."""
+    if not isinstance(url, str):
+        return None
+    try:
+        return urlsplit(url)
+    except ValueError:  # an unbalanced IPv6 bracket: no retry can make it a URL
+        return None
 
 
 def by_host(urls: Sequence[str]) -> dict[tuple[str, str], list[str]]:

@@ -32,8 +32,9 @@ HOSTILE = [
     {"token": "\u202eevil\u202c"},
     {"token": HUGE},
     {HUGE: 1},
-    ["\u202e", "\x00", f"\n{FORGED}"],  # kwargs not even an object
 ]
+#: Not even an object: the consumer's envelope guard moves it aside before any actor.
+NOT_AN_OBJECT = ["\u202e", "\x00", f"\n{FORGED}"]
 #: Longest journal line: the record's prefix (time, pid, thread, logger) and its message.
 PREFIX_MAX = 200
 
@@ -43,12 +44,15 @@ def test_hostile_keys_and_values_reach_the_logs_only_escaped_and_bounded(
     env = {**worker_env, "ATR_WORKER2_PROCESSES": "1", "ATR_WORKER2_THREADS": "2"}
     root = Path(env["ATR_DOCLOG_ROOT"])
     sent = [raw_send(redis_client, "misc", "ping_misc", kwargs) for kwargs in HOSTILE]
+    moved = raw_send(redis_client, "misc", "ping_misc", NOT_AN_OBJECT)
     raw_send(redis_client, "misc", "ping_misc", {"token": "after-hostile"})
     with GroupProcess("worker2", env, tmp_path / "w2.log", cwd=tmp_path) as worker:
         lines = wait_lines(root, "canary", lambda ls: {ln["message_id"] for ln in ls
                                                        if ln["event"] == "rejected"}
                            >= set(sent), timeout=60)
         assert wait_replies(redis_client, ["after-hostile"], timeout=30)
+        aside = wait_lines(root, "envelope", lambda ls: any(ln["message_id"] == moved
+                                                            for ln in ls), timeout=30)
         assert worker.stop() == 0
     log = worker.log_text()
 
@@ -57,6 +61,7 @@ def test_hostile_keys_and_values_reach_the_logs_only_escaped_and_bounded(
     for message_id, kwargs in zip(sent, HOSTILE, strict=True):
         assert final[message_id]["kwargs"] == kwargs or final[message_id].get("truncated")
     assert "goes to the dead-letter queue without retry" in log
+    assert [ln["event"] for ln in aside if ln["message_id"] == moved] == ["moved_aside"]
 
     # The worker log: no forged record, nothing raw, every line bounded.
     assert "FORGED" in log  # it is there, escaped ...
@@ -70,7 +75,7 @@ def test_hostile_keys_and_values_reach_the_logs_only_escaped_and_bounded(
     assert HUGE[:VALUE_MAX + 1] not in log  # 100k characters became a few hundred
 
     # The doclog: one bounded line each, the raw bytes free of NUL and bidi controls.
-    for path in (root / "canary").glob("*.ndjson"):
+    for path in [*(root / "canary").glob("*.ndjson"), *(root / "envelope").glob("*.ndjson")]:
         data = path.read_bytes()
         assert b"\x00" not in data and "\u202e".encode() not in data
         assert b"\\u202e" in data

@@ -9,7 +9,9 @@ producer path (``actor.send_with_options``, and for every
 path (``HSET dramatiq:<q>.msgs`` + ``RPUSH dramatiq:<q>``, docs/messages.md
 §5.1), to both worker groups run by the real dramatiq CLI. Then:
 
-- every message has a final doclog line, and the worker groups are alive
+- every message has a final doclog line (a raw body whose ``kwargs`` is not
+  an object has the envelope guard's ``moved_aside``, §13), and the worker
+  groups are alive
   and stop cleanly (no crash, no unhandled exception, no logging error);
 - a payload the test's own model of the contract calls invalid is
   ``rejected`` on attempt 1 with a ``PayloadError`` (never retried, never
@@ -17,7 +19,13 @@ path (``HSET dramatiq:<q>.msgs`` + ``RPUSH dramatiq:<q>``, docs/messages.md
 - no message is ever ``failed`` (every refusal here is permanent);
 - the ``started`` line holds the payload exactly as sent (same JSON, same
   types): nothing was coerced on the way;
-- the WordPress stand-in was asked only about post ids of valid payloads.
+- the WordPress stand-in was asked only about post ids of valid payloads, the
+  IndexNow fake only for the URLs of valid ``index_submit`` payloads (and the
+  posts a valid ``index_sweep`` found), and the later actors wrote no domain
+  doclog line (``ga4.no_input``, ``index.swept``, ``ads.no_snapshot``) for an
+  invalid payload. No GA4 property is configured, so ``ga4_score`` never pulls
+  from the Data API and its drop folder stays empty: every ``files`` list is
+  refused (a name that is no file there, a path, ``..``, an empty list).
 
 Generation is derandomized (the same payloads on every run) and the
 examples are generated first and sent in one batch per actor, so one
@@ -43,10 +51,12 @@ from hypothesis import strategies as st
 
 from actors.shared import POST_ID_MAX
 from brokers.boot import producer_broker
+from devkit.fakes.indexnow_server import IndexNowFake
 from devkit.redis_server import EmbeddedRedis
 from devkit.supervise import GroupProcess
 from devkit.wordpress import WordPressStandIn
 from pipeline.doclog.render import render_line
+from pipeline.index.indexnow import endpoint_name
 from pipeline.redact import Redactor
 from pipeline.settings import Settings
 from pipeline.text import post_title
@@ -56,7 +66,9 @@ ROOT = Path(__file__).parents[2]
 FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothicBold.ttf")
 EXAMPLES = 1000
 ATR_SEND_EVERY = 25
-FINAL = ("succeeded", "rejected", "dead")
+FINAL = ("succeeded", "rejected", "dead", "moved_aside")
+#: Where a worker's envelope guard records a body it moved aside (docs/messages.md §13).
+ENVELOPE = "envelope"
 _TOKEN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 # --- JSON values of every type --------------------------------------------------
@@ -76,6 +88,8 @@ class Param:
     ok: Callable[[Any], bool]
     #: A value the actor accepts but that runs a drill or holds a thread: never generated.
     avoid: Callable[[Any], bool] = lambda v: False
+    #: Values close to valid ones (a URL with a NUL), tried besides any JSON value.
+    near: st.SearchStrategy[Any] | None = None
 
 
 def _int_in(low: int, high: int) -> Callable[[Any], bool]:
@@ -113,12 +127,73 @@ SEO_SUGGEST = {
 }
 
 
+# worker2's later actors. The drop folder is empty (no GA4 property to pull
+# from), so a ``files`` list never names a pending file: every list is refused.
+GA4_SCORE = {
+    "files": Param(st.none(), False, lambda v: v is None,
+                   near=st.lists(st.sampled_from(["pages.csv", "../pages.csv", "/etc/passwd",
+                                                  "done", ".", "..", "a\x00.csv", ""])
+                                 | st.text(max_size=12), max_size=3)),
+    "dry_run": DRY_RUN,
+}
+#: Hosts whose key the IndexNow fake knows: a valid submission is answered 200.
+INDEX_HOSTS = ("example.com", "blog.example.kr")
+_URL_PATH = st.text(st.characters(codec="ascii", categories=["L", "N"]), max_size=12)
+_URLS = st.builds(lambda scheme, host, path: f"{scheme}://{host}/{path}",
+                  st.sampled_from(["http", "https"]), st.sampled_from(INDEX_HOSTS), _URL_PATH)
+_NEAR_URLS = (st.builds(lambda head, tail: head + tail,
+                        st.sampled_from(["http://[", "https://example.com/\x00",
+                                         "ftp://example.com/", "javascript:alert(1)//",
+                                         "https://", "//example.com/", "https://example.com/ a",
+                                         "https://example.com/\x7f", "file:///etc/passwd"]),
+                        st.text(max_size=6))
+              | st.text(max_size=20))
+#: The fake's endpoint name (its host:port), known once the fixture has started it.
+INDEXNOW_ENDPOINT: list[str] = []
+
+
+def _url_ok(v: Any) -> bool:
+    from urllib.parse import urlsplit
+    if type(v) is not str or any(c.isspace() or ord(c) < 32 or 127 <= ord(c) < 160
+                                 for c in v):
+        return False
+    try:
+        parts = urlsplit(v)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+INDEX_SUBMIT = {
+    "urls": Param(st.lists(_URLS, min_size=1, max_size=4), True,
+                  lambda v: type(v) is list and 1 <= len(v) <= 100_000
+                  and all(_url_ok(u) for u in v),
+                  near=st.lists(_URLS | _NEAR_URLS, max_size=4)),
+    "endpoint": Param(st.deferred(lambda: st.none() | st.sampled_from(INDEXNOW_ENDPOINT)),
+                      False, lambda v: v is None or v in INDEXNOW_ENDPOINT,
+                      near=st.sampled_from(["google", "api.indexnow.org", ""])),
+}
+MONETIZE = {
+    "post_ids": Param(st.none() | st.lists(st.integers(1, POST_ID_MAX), max_size=4), False,
+                      lambda v: v is None or (type(v) is list
+                                              and all(_int_in(1, POST_ID_MAX)(p) for p in v)),
+                      near=st.lists(st.integers(-(2**70), 2**70) | st.booleans()
+                                    | st.text(st.characters(codec="ascii",
+                                                            categories=["N"]), max_size=3),
+                                    max_size=3)),
+    "apply": Param(st.none() | st.booleans(), False, lambda v: v is None or _is_bool(v)),
+    "force": FORCE,
+}
+
+
 @dataclass(frozen=True)
 class ActorCase:
     actor: str
     queue: str
     stream: str
     params: dict[str, Param]
+    #: Every domain (dotted) doclog line of this actor's messages is of a valid payload.
+    events_only_if_valid: bool = False
 
 
 CASES = [
@@ -132,6 +207,12 @@ CASES = [
     ActorCase("seo_apply", "seo", "seo_apply", {"post_id": POST_ID, "force": FORCE,
                                                  "proposal_id": PROPOSAL_ID}),
     ActorCase("seo_suggest", "seo", "seo_suggest", SEO_SUGGEST),
+    ActorCase("ga4_score", "ga4", "ga4_score", GA4_SCORE, events_only_if_valid=True),
+    ActorCase("index_submit", "index", "index_submit", INDEX_SUBMIT,
+              events_only_if_valid=True),
+    # After index_submit: the posts a sweep finds are submitted (IndexNow asked).
+    ActorCase("index_sweep", "index", "index_sweep", {}, events_only_if_valid=True),
+    ActorCase("monetize", "ads", "monetize", MONETIZE, events_only_if_valid=True),
 ]
 
 
@@ -145,11 +226,15 @@ def payloads(case: ActorCase) -> st.SearchStrategy[Any]:
         for name, param in params.items():
             if param.required or draw(st.booleans()):
                 kwargs[name] = draw(param.valid)
-        mutation = draw(st.sampled_from(["valid", "value", "value", "unknown", "self",
-                                         "missing", "not_object"]))
+        mutations = ["valid", "unknown", "self", "not_object"]
+        if params:  # an actor without parameters has no value to break
+            mutations += ["value", "value", "missing"]
+        mutation = draw(st.sampled_from(mutations))
         if mutation == "value":
             name = draw(st.sampled_from(sorted(params)))
-            kwargs[name] = draw(json_values.filter(lambda v: not params[name].avoid(v)))
+            near = params[name].near
+            values = json_values if near is None else json_values | near | near
+            kwargs[name] = draw(values.filter(lambda v: not params[name].avoid(v)))
         elif mutation == "unknown":
             kwargs[draw(st.text(max_size=20).filter(lambda k: k not in params))] = \
                 draw(json_values)
@@ -205,6 +290,7 @@ class System:
     client: redis.Redis
     root: Path
     wordpress: WordPressStandIn
+    indexnow: IndexNowFake
     env: dict[str, str]
     groups: tuple[GroupProcess, GroupProcess]
 
@@ -221,8 +307,15 @@ def system(redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory
            if not k.startswith("ATR_") and k not in ("REDIS_URL", "OPENAI_API_KEY",
                                                       "GEMINI_API_KEY", "BRIDGE_BASE",
                                                       "BRIDGE_TOKEN")}
-    with WordPressStandIn() as wordpress:
-        env |= {"NO_PROXY": "127.0.0.1,localhost", "REDIS_URL": redis_server.url,
+    key = "a1b2c3d4e5f6a7b8"
+    (tmp / "ga4drop").mkdir()
+    with WordPressStandIn() as wordpress, \
+            IndexNowFake(keys={host: key for host in INDEX_HOSTS}) as indexnow:
+        INDEXNOW_ENDPOINT[:] = [endpoint_name(indexnow.url)]
+        env |= {"ATR_INDEXNOW_KEY": key, "ATR_INDEXNOW_ENDPOINTS": indexnow.url,
+                "ATR_INDEX_SITE": "https://example.com",
+                "ATR_GA4_DROP_DIR": str(tmp / "ga4drop"),
+                "NO_PROXY": "127.0.0.1,localhost", "REDIS_URL": redis_server.url,
                 "ATR_DOCLOG_ROOT": str(tmp / "logs"), "ATR_METRICS_WORKER1_PORT": "0",
                 "ATR_METRICS_WORKER2_PORT": "0", "BRIDGE_BASE": wordpress.base_url,
                 "BRIDGE_TOKEN": wordpress.token,
@@ -235,7 +328,7 @@ def system(redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory
         for group in groups:
             group.start()
         try:
-            yield System(client, tmp / "logs", wordpress, env, groups)
+            yield System(client, tmp / "logs", wordpress, indexnow, env, groups)
         finally:
             for group in groups:
                 if group.poll() is None:
@@ -247,7 +340,8 @@ def final_lines(root: Path, stream: str, ids: set[str], timeout: float) -> list[
     """Every line of ``stream`` once each id in ``ids`` has its final one (or the timeout)."""
     deadline = time.monotonic() + timeout
     while True:
-        lines = [json.loads(raw) for path in sorted((root / stream).glob("*.ndjson"))
+        lines = [json.loads(raw) for name in (stream, ENVELOPE)
+                 for path in sorted((root / name).glob("*.ndjson"))
                  for raw in path.read_bytes().splitlines()]
         done = {ln["message_id"] for ln in lines if ln["event"] in FINAL}
         if ids <= done or time.monotonic() > deadline:
@@ -263,6 +357,7 @@ def test_generated_payloads_never_crash_retry_coerce_or_call_out(
     generated = generate(case)
     assert len(generated) >= EXAMPLES
     requests_before = len(system.wordpress.requests)
+    submissions_before = len(system.indexnow.submissions)
     broker = producer_broker(Settings.from_env({"REDIS_URL": system.env["REDIS_URL"]}))
     actor = broker.get_actor(case.actor)
     sent: dict[str, Any] = {}  # message_id -> kwargs
@@ -298,8 +393,24 @@ def test_generated_payloads_never_crash_retry_coerce_or_call_out(
     assert not missing, f"{len(missing)} of {len(sent)} messages have no final doclog line"
 
     valid_post_ids: set[int] = set()
+    valid_urls: set[str] = set()
     for message_id, payload in sent.items():
+        moved = [ln for ln in by_id[message_id] if ln["stream"] == ENVELOPE]
+        if moved:
+            # A raw body whose kwargs is not an object is not a message: moved
+            # aside once, before any actor (or its started line).
+            assert type(payload) is not dict and not is_valid(case, payload), payload
+            assert [ln["event"] for ln in by_id[message_id]] == ["moved_aside"], payload
+            assert moved[0]["reason"] == "bad_field", moved[0]
+            continue
         events = [ln for ln in by_id[message_id] if "." not in ln["event"]]
+        if case.events_only_if_valid and not is_valid(case, payload):
+            domain = [ln["event"] for ln in by_id[message_id] if "." in ln["event"]]
+            assert not domain, (payload, domain)
+        # A message waiting for a run lock (ga4_score) is deferred and started
+        # again: not a retry (the attempt stays 1), and not a refusal.
+        events = [ln for i, ln in enumerate(events) if ln["event"] != "deferred"
+                  and not (i and events[i - 1]["event"] == "deferred")]
         names = [ln["event"] for ln in events]
         final = events[-1]
         assert "failed" not in names, (payload, names)  # no retry, ever
@@ -316,6 +427,8 @@ def test_generated_payloads_never_crash_retry_coerce_or_call_out(
             assert not payload_error, (payload, final["error"])
             if "post_id" in payload:
                 valid_post_ids.add(payload["post_id"])
+            valid_post_ids.update(payload.get("post_ids") or ())
+            valid_urls.update(payload.get("urls") or ())
         else:
             assert payload_error, (payload, names, final.get("error"))
             assert names == ["started", "rejected"]
@@ -327,8 +440,25 @@ def test_generated_payloads_never_crash_retry_coerce_or_call_out(
     ids_asked = {int(m.group(1)) for path in asked
                  if (m := re.search(r"/posts/(\d+)", path))}
     assert ids_asked <= valid_post_ids, sorted(ids_asked - valid_post_ids)[:5]
-    if not valid_post_ids:
+    if case.actor == "index_sweep":
+        # The sweep lists posts (no id in the path); its index.swept lines are of
+        # valid payloads only (checked above).
+        assert not ids_asked
+        if not any(is_valid(case, p) for p in sent.values()):
+            assert asked == []
+    elif not valid_post_ids:
         assert asked == []
+
+    # IndexNow is asked only for URLs of valid index_submit payloads (and, for
+    # the sweep, for the posts it found).
+    submitted = [u for sub in system.indexnow.submissions[submissions_before:]
+                 for u in sub.urls]
+    if case.actor == "index_submit":
+        assert set(submitted) <= valid_urls, sorted(set(submitted) - valid_urls)[:5]
+        assert all(sub.status == 200
+                   for sub in system.indexnow.submissions[submissions_before:])
+    elif case.actor != "index_sweep":
+        assert submitted == []
 
     # Both groups are alive and their logs show no crash.
     for group in system.groups:

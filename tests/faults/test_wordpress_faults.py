@@ -62,8 +62,7 @@ class Step:
 
 STEPS = {
     "tag_created": Step("seo_automation", "POST", "tags.collection", 0),
-    "tags_attached": Step("seo_automation", "POST", "posts.item", 0),
-    "meta_written": Step("seo_automation", "POST", "posts.item", 1),
+    "tags_and_meta_written": Step("seo_automation", "POST", "posts.item", 0),
     "media_uploaded": Step("fi_pipeline", "POST", "media.collection", 0),
     "featured_set": Step("fi_pipeline", "POST", "posts.item", 0),
 }
@@ -163,9 +162,13 @@ def test_a_write_step_failing_once_ends_in_one_right_state(
 
     events = [ln["event"] for ln in lines]
     assert events.count("succeeded") == 1 and events[-1] == "succeeded", lines
-    assert events.count("failed") == 1, lines  # the fault cost exactly one attempt
-    (failed,) = [ln for ln in lines if ln["event"] == "failed"]
-    assert "WordPress" in failed["error"] or "500" in failed["error"], failed
+    # A WordPress outage is waited out (deferred), never counted as a failed attempt. One
+    # fault is injected; on a loaded machine the next try can also outlive the 2 s bridge
+    # timeout, so more than one deferral is allowed; the state checks below are exact.
+    assert events.count("failed") == 0, lines
+    assert events.count("deferred") >= 1, [(ln["event"], ln.get("reason")) for ln in lines]
+    deferred = next(ln for ln in lines if ln["event"] == "deferred")
+    assert "WordPress" in deferred["reason"] or "500" in deferred["reason"], deferred
     # A hung request is recorded when its hang ends, after the retry succeeded.
     deadline = time.monotonic() + HANG_S + 5
     while not (faulted := [r for r in wordpress.requests[seen:] if r.fault]) \

@@ -147,6 +147,8 @@ def test_urls_are_checked() -> None:
     assert check_urls(["https://a.example/x/", "https://a.example/x/"]) == \
         ["https://a.example/x/"]
     for bad in ([], "https://a.example/", ["/relative/"], ["ftp://a.example/x"], [3],
-                ["https://a.example/with space"]):
+                ["https://a.example/with space"], ["http://["], ["https://[::1/x"],
+                ["https://a.example/\x00"], ["https://a.example/\x7f"],
+                ["https://a.example/\x85"]):
         with pytest.raises(PayloadError):
             check_urls(bad)
