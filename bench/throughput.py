@@ -22,7 +22,10 @@ worker``: this project's broker, consumer and whole middleware stack, the
 ``ping_<queue>`` canary without a token as the no-op), alternating per round.
 Both groups are started and idle first; the clock runs from the first raw push
 of N messages (one pipelined batch, docs/messages.md §5.1) until the queue's
-hash is empty (every message acknowledged).
+hash is empty (every message acknowledged). Beside msg/s it prints the CPU
+time the group's process tree (the dramatiq master and its workers, read from
+``/proc``) spent per message over the same span: on a shared machine msg/s
+moves with the neighbours' load, CPU per message much less.
 
 Exit status: 0 with the figures, 1 when a variant did not process every message
 within ``--timeout`` seconds or the embedded Redis could not start.
@@ -31,6 +34,7 @@ within ``--timeout`` seconds or the embedded Redis could not start.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -239,9 +243,37 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tree_cpu_s(root_pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``root_pid`` and its live descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # The command name may hold spaces: fields start after its ")".
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # exited meanwhile
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, todo = set(), [root_pid]
+    while todo:
+        pid = todo.pop()
+        tree.add(pid)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    return sum(used.get(pid, 0.0) for pid in tree)
+
+
 def _cli_round(variant: str, url: str, group: WorkerGroup, queue: str, messages: int,
-               processes: int, threads: int, timeout_s: float, root: Path) -> float | None:
-    """Seconds for a CLI group to drain ``messages`` raw-pushed no-ops; None on timeout."""
+               processes: int, threads: int, timeout_s: float,
+               root: Path) -> tuple[float, float] | None:
+    """Seconds and group CPU seconds to drain ``messages`` raw-pushed no-ops; None on timeout.
+
+    The CPU is the group's process tree (master and workers) from the push to
+    the drain: unlike msg/s, it barely moves when other work shares the cores.
+    """
     from actors.canary import canary_name
     from bench.cli_common import bare_group, bench_env, stop
     from devkit.supervise import GroupProcess
@@ -268,13 +300,15 @@ def _cli_round(variant: str, url: str, group: WorkerGroup, queue: str, messages:
                     break
             else:
                 return None
+        cpu_started = _tree_cpu_s(proc.pid)
         started = time.perf_counter()
         _raw_push(client, queue, actor, [{}] * messages)
         deadline = started + timeout_s
         while client.hlen(f"dramatiq:{queue}.msgs") and time.perf_counter() < deadline:
             time.sleep(0.005)
         elapsed = time.perf_counter() - started
-        return None if client.hlen(f"dramatiq:{queue}.msgs") else elapsed
+        cpu = _tree_cpu_s(proc.pid) - cpu_started
+        return None if client.hlen(f"dramatiq:{queue}.msgs") else (elapsed, cpu)
     finally:
         if variant == "bare":
             stop(proc)
@@ -309,20 +343,27 @@ def _main_cli(args: argparse.Namespace) -> int:
     queue = group.queue_names[0]
     threads: int = args.threads or 8
     rates: dict[str, list[float]] = {"bare": [], "project": []}
+    cpus: dict[str, list[float]] = {"bare": [], "project": []}
     with EmbeddedRedis() as server, tempfile.TemporaryDirectory() as tmp:
         print(f"real dramatiq CLI, {args.processes} processes x {threads} threads, "
               f"{args.messages} no-ops on {queue!r} x {args.rounds} rounds, alternating")
         for _ in range(args.rounds):
             for variant in ("bare", "project"):
-                seconds = _cli_round(variant, server.url, group, queue, args.messages,
-                                     args.processes, threads, args.timeout, Path(tmp))
-                if seconds is None:
+                measured = _cli_round(variant, server.url, group, queue, args.messages,
+                                      args.processes, threads, args.timeout, Path(tmp))
+                if measured is None:
                     print(f"error: {variant} did not drain {args.messages} messages in "
                           f"{args.timeout} s", file=sys.stderr)
                     return 1
+                seconds, cpu = measured
                 rates[variant].append(args.messages / seconds)
-                print(f"  {variant:<8} {rates[variant][-1]:8.0f} msg/s")
+                cpus[variant].append(cpu / args.messages * 1e6)
+                print(f"  {variant:<8} {rates[variant][-1]:8.0f} msg/s  "
+                      f"{cpus[variant][-1]:5.0f} us group CPU per message")
     bare, project = (statistics.median(rates[v]) for v in ("bare", "project"))
+    bare_cpu, project_cpu = (statistics.median(cpus[v]) for v in ("bare", "project"))
+    print(f"median group CPU per message: bare {bare_cpu:.0f} us, project {project_cpu:.0f} us; "
+          f"ratio bare/project = {bare_cpu / project_cpu:.2f}")
     print(f"median: bare {bare:.0f} msg/s, project {project:.0f} msg/s; "
           f"ratio project/bare = {project / bare:.2f} (target >= 0.95)")
     return 0

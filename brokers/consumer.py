@@ -415,7 +415,7 @@ class _Fetcher(threading.Thread):
             if not self.running:
                 break
             try:
-                if self.broker.fetch(queues, room, self._hand_over):
+                if self._fetch(queues, room):
                     self._recovered()
                     continue
                 client.blpop([keys.wake(q) for q in queues], timeout=self.broker.poll_s)
@@ -429,16 +429,31 @@ class _Fetcher(threading.Thread):
                                  _RETRY_S)
                 time.sleep(_RETRY_S)
 
-    def _hand_over(self, queue: str, message: MessageProxy) -> None:
+    def _fetch(self, queues: list[str], room: int) -> int:
+        """One fetch, its messages handed over together once it returns (or raises)."""
+        fetched: list[tuple[str, MessageProxy]] = []
+        try:
+            return self.broker.fetch(queues, room, lambda q, m: fetched.append((q, m)))
+        finally:
+            if fetched:
+                self._hand_over(fetched)
+
+    def _hand_over(self, fetched: list[tuple[str, MessageProxy]]) -> None:
+        # One lock and one wake-up per queue for the whole batch: a wake-up
+        # per message made the consumer threads fight the fetcher for the lock.
+        woken: set[str] = set()
         with self.lock:
-            ready = self.ready.get(queue)
-            redis_id = message.options["redis_message_id"]
-            if ready is None:  # the queue was closed meanwhile: give it back
-                self.broker.do_requeue(queue, redis_id)
-                return
-            self.held.add(redis_id)
-            ready.append(message)
-            self.arrived[queue].notify()
+            for queue, message in fetched:
+                ready = self.ready.get(queue)
+                redis_id = message.options["redis_message_id"]
+                if ready is None:  # the queue was closed meanwhile: give it back
+                    self.broker.do_requeue(queue, redis_id)
+                    continue
+                self.held.add(redis_id)
+                ready.append(message)
+                woken.add(queue)
+            for queue in woken:
+                self.arrived[queue].notify()
 
     def _failed(self, exc: redis.RedisError) -> None:
         if not self._failing:

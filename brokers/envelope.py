@@ -70,14 +70,16 @@ def check(body: bytes | None, queue: str, redis_id: str, max_bytes: int,
         return Refusal("not_json", shown(str(exc)))
     if not isinstance(fields, dict):
         return Refusal("not_object", f"a JSON {type(fields).__name__}")
-    message_id, actor = fields.get("message_id"), fields.get("actor_name")
-    shown_id = shown(message_id) if isinstance(message_id, str) else None
-    shown_actor = shown(actor) if isinstance(actor, str) else None
     problem = _problem(fields, queue, redis_id)
+    actor = fields.get("actor_name")
+    if problem is None and actor not in actors:
+        problem = "undefined_actor", f"actor {shown(actor)}"
     if problem is not None:
-        return Refusal(problem[0], problem[1], shown_id, shown_actor)
-    if actor not in actors:
-        return Refusal("undefined_actor", f"actor {shown(actor)}", shown_id, shown_actor)
+        # Escaped only for a refusal: a good message is never shown.
+        message_id = fields.get("message_id")
+        return Refusal(problem[0], problem[1],
+                       shown(message_id) if isinstance(message_id, str) else None,
+                       shown(actor) if isinstance(actor, str) else None)
     fields["args"] = tuple(fields["args"])
     return Message(**fields)
 

@@ -80,6 +80,9 @@ _PATTERNS: Final[tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], st
 # (nor a known secret) cannot match a pattern above.
 _TRIGGER_WORDS: Final = ("authorization", "bearer", "basic", "passw", "passphrase", "secret",
                          "api_key", "api-key", "apikey", "_token", "://", "sk-", "aiza")
+#: Strings up to this length have their scrubbed form remembered, up to _MEMO_SIZE of them.
+_MEMO_MAX_CHARS: Final = 128
+_MEMO_SIZE: Final = 4096
 #: How deep :meth:`Redactor.redact` follows nested containers; deeper values are dropped.
 _MAX_DEPTH: Final = 32
 
@@ -107,9 +110,25 @@ class Redactor:
         # still inside it once both are casefolded.
         words = (*_TRIGGER_WORDS, *(v.casefold() for v in ordered))
         self._trigger = re.compile("|".join(map(re.escape, words)))
+        # Short strings seen before (keys, actor, queue and group names, hosts)
+        # come back on every doclog line: their scrubbed form is remembered.
+        # Plain dict operations, atomic under the GIL; cleared when full.
+        self._memo: dict[str, str] = {}
 
     def text(self, value: str) -> str:
         """``value`` with every known secret and credential shape replaced."""
+        memo = self._memo
+        known = memo.get(value)
+        if known is not None:
+            return known
+        scrubbed = self._scrub(value)
+        if len(value) <= _MEMO_MAX_CHARS:
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[value] = scrubbed
+        return scrubbed
+
+    def _scrub(self, value: str) -> str:
         if not self._trigger.search(value.casefold()):
             return value  # the common case: one scan, nothing to replace
         if self._exact is not None:

@@ -50,8 +50,12 @@ def render_line(record: Mapping[str, Any], *, redactor: Redactor | None = None,
     return _dump({**fixed, "truncated": True})
 
 
+# Built once: json.dumps with options builds a new encoder on every call.
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def _dump(data: Mapping[str, Any]) -> bytes:
-    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    text = _ENCODER.encode(data)
     # Such characters can only be inside JSON strings, where \uXXXX is valid.
     # json.dumps escaped those below U+0020 already: an ASCII line can only hold DEL.
     if not text.isascii() or "\x7f" in text:
@@ -74,9 +78,15 @@ def _same(text: str) -> str:
 
 def _jsonable(value: Any, scrub: Callable[[str], str], depth: int) -> Any:
     # One pass: JSON-safe values, every string scrubbed, secret-named keys hidden.
+    # Exact types first: a doclog record is mostly plain str, int and None.
+    kind = type(value)
+    if kind is str:
+        return scrub(value)
+    if value is None or kind is int or kind is bool:
+        return value
     if isinstance(value, str):
         return scrub(value)
-    if value is None or isinstance(value, bool | int):
+    if isinstance(value, bool | int):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else repr(value)
@@ -86,8 +96,14 @@ def _jsonable(value: Any, scrub: Callable[[str], str], depth: int) -> Any:
         out: dict[str, Any] = {}
         for key, item in value.items():
             name = scrub(key if isinstance(key, str) else _repr(key))
-            hide = scrub is not _same and item and isinstance(key, str) and is_secret_key(key)
-            out[name] = REDACTED if hide else _jsonable(item, scrub, depth + 1)
+            if scrub is not _same and item and isinstance(key, str) and is_secret_key(key):
+                out[name] = REDACTED
+            elif type(item) is str:  # inlined: most values of a record
+                out[name] = scrub(item)
+            elif item is None or type(item) is int:
+                out[name] = item
+            else:
+                out[name] = _jsonable(item, scrub, depth + 1)
         return out
     if isinstance(value, list | tuple):
         return [_jsonable(v, scrub, depth + 1) for v in value]

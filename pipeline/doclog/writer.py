@@ -63,6 +63,12 @@ class DoclogWriter:
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._fds: dict[str, tuple[Path, int]] = {}  # stream -> (today's path, descriptor)
+        # Writes happen outside the lock: a descriptor being written to is
+        # counted here, and one replaced meanwhile (a new day, a failure,
+        # close) is closed by its last writer, so its number is never handed
+        # out again mid-write.
+        self._writing: dict[int, int] = {}  # descriptor -> writes in flight
+        self._retired: set[int] = set()  # replaced, closed when its writes end
         self._paths: dict[tuple[str, date], Path] = {}
         self._errors = 0
         self._last_error: str | None = None
@@ -121,27 +127,54 @@ class DoclogWriter:
     def close(self) -> None:
         """Close every cached descriptor (a later write opens them again)."""
         with self._lock:
-            _close_all(self._fds)
+            for _, fd in self._fds.values():
+                self._retire(fd)
+            self._fds.clear()
 
     def _append(self, stream: str, path: Path, data: bytes) -> bool:
         if self._pid != os.getpid():
             self._after_fork()  # fallback: a fork that bypassed os.register_at_fork
+        # The write itself runs outside the lock: held across the system call,
+        # the lock made every worker thread queue behind each line.
         with self._lock:
-            # Written under the lock, so a day change in another thread cannot
-            # close this descriptor (and the kernel hand its number out again)
-            # mid-write.
             try:
                 fd = self._open(stream, path)
-                written = os.write(fd, data)
-                if written != len(data):
-                    # Disk full mid-line: end the fragment so the next line parses.
-                    os.write(fd, b"\n")
-                    raise OSError(f"short write, {written} of {len(data)} bytes")
             except OSError as exc:
                 self._failed(stream, path, exc)
                 return False
+            self._writing[fd] = self._writing.get(fd, 0) + 1
+        error: OSError | None = None
+        try:
+            written = os.write(fd, data)
+            if written != len(data):
+                # Disk full mid-line: end the fragment so the next line parses.
+                os.write(fd, b"\n")
+                raise OSError(f"short write, {written} of {len(data)} bytes")
+        except OSError as exc:
+            error = exc
+        with self._lock:
+            if error is not None:
+                self._failed(stream, path, error)
+            self._done_writing(fd)
+            if error is not None:
+                return False
             self._succeeded(path)
             return True
+
+    def _done_writing(self, fd: int) -> None:
+        left = self._writing.pop(fd) - 1
+        if left:
+            self._writing[fd] = left
+        elif fd in self._retired:
+            self._retired.discard(fd)
+            _close_quietly(fd)
+
+    def _retire(self, fd: int) -> None:
+        """Close ``fd`` now, or when its last write in flight ends."""
+        if self._writing.get(fd):
+            self._retired.add(fd)
+        else:
+            _close_quietly(fd)
 
     def _open(self, stream: str, path: Path) -> int:
         cached = self._fds.pop(stream, None)
@@ -149,7 +182,7 @@ class DoclogWriter:
             if cached[0] == path:
                 self._fds[stream] = cached
                 return cached[1]
-            _close_quietly(cached[1])  # yesterday's file
+            self._retire(cached[1])  # yesterday's file
         path.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
         fd = os.open(path, _OPEN_FLAGS, _FILE_MODE)
         self._fds[stream] = (path, fd)
@@ -161,7 +194,7 @@ class DoclogWriter:
         # The descriptor may be stale (file system remounted): reopen next time.
         cached = self._fds.pop(stream, None)
         if cached is not None:
-            _close_quietly(cached[1])
+            self._retire(cached[1])
         now = time.monotonic()
         if self._run_began_at is None:
             self._run_began_at = self._errors - 1
@@ -185,6 +218,10 @@ class DoclogWriter:
         # afresh. os.register_at_fork runs this while the child is single-threaded.
         self._lock = threading.Lock()
         _close_all(self._fds)
+        for fd in self._retired:
+            _close_quietly(fd)
+        self._retired.clear()
+        self._writing.clear()
         self._pid = os.getpid()
 
 

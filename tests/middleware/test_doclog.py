@@ -17,6 +17,7 @@ from dramatiq.middleware import Retries
 from actors.base import atr_actor
 from brokers.boot import producer_broker
 from brokers.broker import build_broker
+from brokers.consumer import ConsumerGate
 from brokers.producer import send
 from middleware.doclog import Doclog
 from pipeline import doclog, keys
@@ -72,7 +73,10 @@ def steps(lines: Lines) -> list[tuple[str, int]]:
 def test_doclog_runs_before_retries_so_its_after_hook_sees_the_final_decision(
         broker: RedisBroker) -> None:
     retries = next(i for i, m in enumerate(broker.middleware) if isinstance(m, Retries))
-    assert [type(m) for m in broker.middleware].index(Doclog) == 0 < retries
+    doclog = [type(m) for m in broker.middleware].index(Doclog)
+    # Only the consumer's gate (boot hooks, no message hooks) may come first.
+    assert all(isinstance(m, ConsumerGate) for m in broker.middleware[:doclog])
+    assert doclog < retries
 
 
 def test_building_the_broker_creates_no_directory(broker: RedisBroker, logs: Path) -> None:
