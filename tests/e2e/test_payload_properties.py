@@ -457,7 +457,9 @@ def test_generated_payloads_never_crash_retry_coerce_or_call_out(
         assert set(submitted) <= valid_urls, sorted(set(submitted) - valid_urls)[:5]
         assert all(sub.status == 200
                    for sub in system.indexnow.submissions[submissions_before:])
-    elif case.actor != "index_sweep":
+    elif case.actor != "index_sweep" and not valid_post_ids:
+        # A valid fi_pipeline/seo_apply payload may ask for its post's URL to be
+        # indexed once it changed the post; with no valid payload nothing is sent.
         assert submitted == []
 
     # Both groups are alive and their logs show no crash.
