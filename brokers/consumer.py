@@ -595,6 +595,11 @@ class _Keeper(threading.Thread):
         self.interval_s = broker.heartbeat_timeout / 5000
         self.place = _place()
         self._failing = False
+        #: Until then (monotonic s) the sweep trusts only the dead-pid test: set when this
+        #: keeper reaches Redis again after losing it, since every other process lost it
+        #: too and has not beaten yet; a heartbeat timeout then would requeue messages
+        #: that live processes still hold, and they would run twice.
+        self._trust_silence_at = 0.0
 
     def stop(self) -> None:
         self.stopped.set()
@@ -612,15 +617,17 @@ class _Keeper(threading.Thread):
         while not self.stopped.is_set():
             try:
                 self.beat()
+                if self._failing:
+                    logger.info("The heartbeat reaches Redis again.")
+                    self._failing = False
+                    self._trust_silence_at = (time.monotonic()
+                                              + 2 * self.broker.heartbeat_timeout / 1000)
                 if time.monotonic() >= next_sweep:
                     moved = self.sweep()
                     next_sweep = time.monotonic() + self.broker.sweep_s
                     if moved:
                         logger.warning("Requeued %d message(s) held by dead worker processes.",
                                        moved)
-                if self._failing:
-                    logger.info("The heartbeat reaches Redis again.")
-                    self._failing = False
             except redis.RedisError as exc:
                 if not self._failing:
                     logger.warning("The heartbeat cannot reach Redis (%s); other processes may "
@@ -646,9 +653,14 @@ class _Keeper(threading.Thread):
         if not queues:
             return 0
         dead_here = self._dead_here(broker.client.hgetall(keys.CONSUMERS))
+        now = current_millis()
+        # Right after an outage nobody's silence means death (see _trust_silence_at):
+        # a timeout of ``now`` finds no heartbeat old enough.
+        timeout = (broker.heartbeat_timeout if time.monotonic() >= self._trust_silence_at
+                   else now)
         return int(broker._sweep_script(
             keys=[keys.CONSUMERS],
-            args=[broker.namespace, current_millis(), broker.heartbeat_timeout,
+            args=[broker.namespace, now, timeout,
                   broker.dead_message_ttl, len(dead_here), *dead_here, *queues]))
 
     def _dead_here(self, registry: Mapping[Any, Any]) -> list[str]:
