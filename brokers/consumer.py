@@ -482,17 +482,16 @@ class _QueueConsumer(Consumer):
         return self.fetcher.take(self.queue_name)
 
     def ack(self, message: MessageProxy) -> None:
-        redis_id = message.options["redis_message_id"]
-        try:
-            self.broker.do_ack(self.queue_name, redis_id)
-        except redis.ConnectionError as exc:
-            raise _closed(exc) from None
-        self.fetcher.done([redis_id])
+        self._settle(message, self.broker.do_ack)
 
     def nack(self, message: MessageProxy) -> None:
+        self._settle(message, self.broker.do_nack)
+
+    def _settle(self, message: MessageProxy, command: Callable[[str, str], Any]) -> None:
+        """Ack or nack in Redis, then let the fetcher forget the message."""
         redis_id = message.options["redis_message_id"]
         try:
-            self.broker.do_nack(self.queue_name, redis_id)
+            command(self.queue_name, redis_id)
         except redis.ConnectionError as exc:
             raise _closed(exc) from None
         self.fetcher.done([redis_id])
